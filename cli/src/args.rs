@@ -1,0 +1,267 @@
+//! The command line: every command and flag, with its help. No IO here.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "atmos",
+    version,
+    about = "Atmos AI: persistent AI chat sessions for infrastructure engineers",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// The atmos.yaml to use (a file, or a folder holding one). Default:
+    /// $ATMOS_CLI_CONFIG_PATH, else the nearest atmos.yaml walking up from
+    /// the working directory.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: TopCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopCommand {
+    /// AI sessions, chat and the editor server
+    Ai(AiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AiArgs {
+    #[command(subcommand)]
+    pub command: AiCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AiCommand {
+    /// List and manage chat sessions (default: list them)
+    #[command(after_help = SESSIONS_EXAMPLES)]
+    Sessions(SessionsArgs),
+    /// List the skills (system prompts) sessions can use
+    #[command(after_help = "Example:\n  atmos ai skills\n  atmos ai skills --format json")]
+    Skills(FormatArg),
+}
+
+const SESSIONS_EXAMPLES: &str = "\
+Examples:
+  atmos ai sessions                          # list all sessions, newest first
+  atmos ai sessions list --query vpc         # sessions whose name or messages mention vpc
+  atmos ai sessions show vpc-design          # the whole transcript
+  atmos ai sessions clean --older-than 30d   # delete sessions idle for 30 days
+  atmos ai sessions export vpc-design --output vpc.json
+  atmos ai sessions import vpc.json --name vpc-copy";
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SessionsArgs {
+    #[command(subcommand)]
+    pub command: Option<SessionsCommand>,
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// List sessions with their metadata, most recently used first
+    #[command(after_help = "Examples:\n  atmos ai sessions list\n  atmos ai sessions list --provider anthropic --format json")]
+    List(ListArgs),
+    /// Create a session (without chatting yet)
+    #[command(after_help = "Examples:\n  atmos ai sessions create vpc-design\n  atmos ai sessions create review --provider ollama --skill general")]
+    Create(CreateArgs),
+    /// Show a session's whole transcript, archived messages and summaries included
+    #[command(after_help = "Example:\n  atmos ai sessions show vpc-design")]
+    Show(ShowArgs),
+    /// Delete sessions whose last activity is older than a duration
+    #[command(after_help = "Units: h (hours), d (days), w (weeks), m (months of 30 days).\n\nExamples:\n  atmos ai sessions clean --older-than 30d\n  atmos ai sessions clean --older-than 2w --dry-run\n  atmos ai sessions clean --older-than 0d     # delete every session")]
+    Clean(CleanArgs),
+    /// Delete one session and all its history (permanent)
+    #[command(after_help = "Example:\n  atmos ai sessions delete vpc-design --yes")]
+    Delete(DeleteArgs),
+    /// Rename a session
+    #[command(after_help = "Example:\n  atmos ai sessions rename vpc-design vpc-design-2026")]
+    Rename(RenameArgs),
+    /// Export a session (json and yaml are lossless; markdown is for reading)
+    #[command(after_help = "Examples:\n  atmos ai sessions export vpc-design > vpc.json\n  atmos ai sessions export vpc-design --format markdown --output vpc.md")]
+    Export(ExportArgs),
+    /// Import a session exported by atmos (json or yaml)
+    #[command(after_help = "Examples:\n  atmos ai sessions import vpc.json\n  atmos ai sessions import vpc.yaml --name vpc-review")]
+    Import(ImportArgs),
+    /// Check the session database and restore its permissions (folder 0700, file 0600)
+    #[command(after_help = "Example:\n  atmos ai sessions doctor")]
+    Doctor(FormatArg),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TextFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShowFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Json,
+    Yaml,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only sessions of this provider
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Only sessions whose name or messages contain this text (any case)
+    #[arg(long, short)]
+    pub query: Option<String>,
+    /// At most this many sessions
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Write to this file instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArg {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+    pub format: TextFormat,
+    /// Write to this file instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The session's name (default: an anonymous name like chat-20261124-034943)
+    pub name: Option<String>,
+    /// The provider (default: ai.default_provider)
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// The model (default: the provider's)
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The skill (default: ai.default_skill, else general)
+    #[arg(long)]
+    pub skill: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+    pub format: TextFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The session's name
+    pub name: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+    pub format: ShowFormat,
+    /// Write to this file instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Delete sessions idle for longer than this: a whole number and h, d, w or m (30 days)
+    #[arg(long, value_name = "AGE")]
+    pub older_than: String,
+    /// Only list what would be deleted
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+    pub format: TextFormat,
+    /// Write to this file instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The session's name
+    pub name: String,
+    /// Do not ask for confirmation (needed when standard input is not a terminal)
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    /// The session's current name
+    pub old: String,
+    /// Its new name (letters, digits, '.', '_', '-', inner spaces; at most 128)
+    pub new: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The session's name
+    pub name: String,
+    /// Format (default: from the --output extension, else json)
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
+    /// Write to this file instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The exported file (`-` for standard input)
+    pub file: PathBuf,
+    /// Import under this name instead of the one in the file
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Format (default: detected)
+    #[arg(long, value_enum)]
+    pub format: Option<ImportFormat>,
+    /// Output format of the report
+    #[arg(long = "report-format", value_enum, default_value_t = TextFormat::Text)]
+    pub report: TextFormat,
+    /// Write the report to this file instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bare_sessions_lists() {
+        let cli = Cli::try_parse_from(["atmos", "ai", "sessions", "--format", "json"]).unwrap();
+        let TopCommand::Ai(ai) = cli.command;
+        let AiCommand::Sessions(s) = ai.command else { panic!() };
+        assert!(s.command.is_none());
+        assert_eq!(s.list.format, ListFormat::Json);
+    }
+}

@@ -1,0 +1,63 @@
+//! One module per command group. Each parses nothing (clap did), calls the
+//! core, and renders.
+
+pub mod sessions;
+pub mod skills;
+
+use crate::output::Failure;
+use atmos_ai::{LoadOptions, Project, Sessions};
+use std::path::PathBuf;
+
+/// Loads the project's config, printing unknown-key warnings on stderr.
+pub fn load_project(config: Option<PathBuf>) -> Result<Project, Failure> {
+    let project = Project::load(&LoadOptions::from_env(config))?;
+    if let Some(path) = &project.config_path {
+        for key in &project.warnings {
+            eprintln!("warning: unknown key {key} in {} (ignored)", path.display());
+        }
+    }
+    Ok(project)
+}
+
+/// Loads the project and opens its sessions.
+pub fn open_sessions(config: Option<PathBuf>) -> Result<Sessions, Failure> {
+    Ok(Sessions::open(load_project(config)?)?)
+}
+
+/// The JSON shape of a session (the same fields as the editor protocol's).
+pub fn session_json(s: &atmos_ai::Session) -> serde_json::Value {
+    serde_json::json!({
+        "id": s.id,
+        "name": s.name,
+        "provider": s.provider,
+        "model": s.model,
+        "skill": s.skill,
+        "createdAt": rfc3339(s.created_at),
+        "updatedAt": rfc3339(s.updated_at),
+        "messageCount": s.message_count,
+        "archivedCount": s.archived_count,
+        "summaryCount": s.summary_count,
+        "metadata": s.metadata,
+    })
+}
+
+/// The JSON shape of a message (the same fields as the editor protocol's).
+pub fn message_json(m: &atmos_ai::Message) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "id": m.id.to_string(),
+        "role": m.role.as_str(),
+        "content": m.content,
+        "createdAt": rfc3339(m.created_at),
+        "archived": m.archived,
+        "isSummary": m.is_summary,
+        "interrupted": m.interrupted,
+    });
+    if let Some((from, to)) = m.summary_range {
+        v["summaryRange"] = serde_json::json!({ "from": from.to_string(), "to": to.to_string() });
+    }
+    v
+}
+
+pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

@@ -1,0 +1,368 @@
+//! `atmos ai sessions …`: list, show, clean, delete, rename, export, import,
+//! doctor.
+
+use super::{message_json, open_sessions, session_json};
+use crate::args::*;
+use crate::output::{self, Failure, Outcome, when};
+use atmos_ai::{Format, ListFilter, Role, SessionKey, Sessions, TranscriptQuery};
+use std::path::{Path, PathBuf};
+
+pub fn run(config: Option<PathBuf>, args: SessionsArgs) -> Outcome {
+    match args.command {
+        None => list(config, args.list),
+        Some(SessionsCommand::List(a)) => list(config, a),
+        Some(SessionsCommand::Create(a)) => create(config, a),
+        Some(SessionsCommand::Show(a)) => show(config, a),
+        Some(SessionsCommand::Clean(a)) => clean(config, a),
+        Some(SessionsCommand::Delete(a)) => delete(config, a),
+        Some(SessionsCommand::Rename(a)) => rename(config, a),
+        Some(SessionsCommand::Export(a)) => export(config, a),
+        Some(SessionsCommand::Import(a)) => import(config, a),
+        Some(SessionsCommand::Doctor(a)) => doctor(config, a),
+    }
+}
+
+fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
+    let sessions = open_sessions(config)?;
+    let (listed, total) = sessions.list(&ListFilter {
+        provider: args.provider,
+        query: args.query,
+        limit: args.limit,
+        offset: 0,
+    })?;
+    let text = match args.format {
+        ListFormat::Json => output::json(&serde_json::json!({
+            "sessions": listed.iter().map(|l| {
+                let mut v = session_json(&l.session);
+                if let Some(s) = &l.snippet {
+                    v["snippet"] = s.clone().into();
+                }
+                v
+            }).collect::<Vec<_>>(),
+            "total": total,
+        })),
+        ListFormat::Table if listed.is_empty() => {
+            "No sessions yet. Start one with `atmos ai chat --session NAME`.\n".to_string()
+        }
+        ListFormat::Table => {
+            let mut text = output::table(
+                &["NAME", "PROVIDER", "MODEL", "SKILL", "CREATED", "UPDATED", "MESSAGES"],
+                listed
+                    .iter()
+                    .map(|l| {
+                        let s = &l.session;
+                        vec![
+                            s.name.clone(),
+                            s.provider.clone(),
+                            s.model.clone(),
+                            s.skill.clone(),
+                            when(s.created_at),
+                            when(s.updated_at),
+                            s.message_count.to_string(),
+                        ]
+                    })
+                    .collect(),
+            );
+            if (listed.len() as u64) < total {
+                text.push_str(&format!("({} of {total} sessions shown)\n", listed.len()));
+            }
+            text
+        }
+    };
+    output::emit(&text, args.output.as_deref())
+}
+
+fn create(config: Option<PathBuf>, args: CreateArgs) -> Outcome {
+    let mut sessions = open_sessions(config)?;
+    let (session, evicted) = sessions.create(atmos_ai::CreateOptions {
+        name: args.name,
+        provider: args.provider,
+        model: args.model,
+        skill: args.skill,
+        metadata: None,
+    })?;
+    let text = match args.format {
+        TextFormat::Json => output::json(&serde_json::json!({
+            "session": session_json(&session), "evicted": evicted,
+        })),
+        TextFormat::Text => {
+            let mut t = format!(
+                "Created session '{}' ({} · {}, skill {}).\n",
+                session.name, session.provider, session.model, session.skill
+            );
+            if !evicted.is_empty() {
+                t.push_str(&format!(
+                    "Removed the least recently used sessions to stay within max_sessions: {}\n",
+                    evicted.join(", ")
+                ));
+            }
+            t
+        }
+    };
+    output::emit(&text, None)
+}
+
+fn show(config: Option<PathBuf>, args: ShowArgs) -> Outcome {
+    let sessions = open_sessions(config)?;
+    let key = SessionKey::Name(args.name);
+    let session = sessions.get(&key)?;
+    if args.format == ShowFormat::Markdown {
+        let text = sessions.export(&key, Format::Markdown)?;
+        return output::emit(&text, args.output.as_deref());
+    }
+    let messages = all_pages(&sessions, &key)?;
+    let markers = sessions.project().config.sessions.auto_compact.show_summary_markers;
+    let text = match args.format {
+        ShowFormat::Json => output::json(&serde_json::json!({
+            "session": session_json(&session),
+            "messages": messages.iter().map(message_json).collect::<Vec<_>>(),
+        })),
+        _ => {
+            let mut out = format!(
+                "Session {} · {} ({}) · skill {} · {} messages",
+                session.name, session.provider, session.model, session.skill, session.message_count
+            );
+            if session.archived_count > 0 {
+                out.push_str(&format!(
+                    " ({} archived into {} summaries)",
+                    session.archived_count, session.summary_count
+                ));
+            }
+            out.push_str("\n\n");
+            if messages.is_empty() {
+                out.push_str("(no messages yet)\n");
+            }
+            for m in &messages {
+                let who = match (m.role, m.is_summary) {
+                    (_, true) => "Summary",
+                    (Role::User, _) => "You",
+                    (Role::Assistant, _) => "AI",
+                    (Role::System, _) => "System",
+                };
+                let mut tags = Vec::new();
+                if m.archived {
+                    tags.push("archived");
+                }
+                if m.interrupted {
+                    tags.push("interrupted");
+                }
+                let tags = if tags.is_empty() { String::new() } else { format!(" [{}]", tags.join(", ")) };
+                out.push_str(&format!("── {who} · {}{tags}\n", when(m.created_at)));
+                match (m.is_summary && markers, m.summary_range) {
+                    (true, Some((a, b))) => {
+                        out.push_str(&format!("[SUMMARY: Messages {a}-{b}]\n{}\n[/SUMMARY]\n\n", m.content.trim_end()))
+                    }
+                    _ => out.push_str(&format!("{}\n\n", m.content.trim_end())),
+                }
+            }
+            out
+        }
+    };
+    output::emit(&text, args.output.as_deref())
+}
+
+/// Every message and summary, oldest first, read page by page.
+fn all_pages(sessions: &Sessions, key: &SessionKey) -> Result<Vec<atmos_ai::Message>, Failure> {
+    let mut pages = Vec::new();
+    let mut before = None;
+    loop {
+        let (_, page) = sessions.messages(
+            key,
+            &TranscriptQuery {
+                before,
+                limit: 500,
+                include_archived: true,
+                include_summaries: true,
+            },
+        )?;
+        before = page.messages.first().map(|m| m.id);
+        let more = page.has_more;
+        pages.push(page.messages);
+        if !more {
+            break;
+        }
+    }
+    Ok(pages.into_iter().rev().flatten().collect())
+}
+
+fn clean(config: Option<PathBuf>, args: CleanArgs) -> Outcome {
+    // A bad duration is reported before the database is opened.
+    if atmos_ai::duration::parse_age(&args.older_than).is_none() {
+        return Err(atmos_ai::Error::InvalidDuration { value: args.older_than }.into());
+    }
+    let mut sessions = open_sessions(config)?;
+    let removed = sessions.clean(&args.older_than, args.dry_run)?;
+    let names: Vec<&str> = removed.iter().map(|s| s.name.as_str()).collect();
+    let text = match args.format {
+        TextFormat::Json => output::json(&serde_json::json!({
+            "deleted": names, "count": names.len(), "dryRun": args.dry_run,
+        })),
+        TextFormat::Text if names.is_empty() => {
+            format!("No session has been idle for longer than {}.\n", args.older_than)
+        }
+        TextFormat::Text => {
+            let verb = if args.dry_run { "Would delete" } else { "Deleted" };
+            let plural = if names.len() == 1 { "" } else { "s" };
+            format!("{verb} {} session{plural}: {}\n", names.len(), names.join(", "))
+        }
+    };
+    output::emit(&text, args.output.as_deref())
+}
+
+fn delete(config: Option<PathBuf>, args: DeleteArgs) -> Outcome {
+    let mut sessions = open_sessions(config)?;
+    let key = SessionKey::Name(args.name.clone());
+    let session = sessions.get(&key)?;
+    if !args.yes {
+        if !output::stdin_is_terminal() {
+            return Err(Failure::Usage(format!(
+                "deleting '{}' is permanent: pass --yes to confirm when not on a terminal",
+                args.name
+            )));
+        }
+        let question = format!(
+            "Delete session '{}' and its {} messages permanently?",
+            session.name, session.message_count
+        );
+        if !output::confirm(&question) {
+            eprintln!("Kept '{}'.", session.name);
+            return Ok(());
+        }
+    }
+    sessions.delete(&key)?;
+    println!("Deleted session '{}'.", session.name);
+    Ok(())
+}
+
+fn rename(config: Option<PathBuf>, args: RenameArgs) -> Outcome {
+    let mut sessions = open_sessions(config)?;
+    let renamed = sessions.rename(&SessionKey::Name(args.old.clone()), &args.new)?;
+    println!("Renamed '{}' to '{}'.", args.old, renamed.name);
+    Ok(())
+}
+
+fn export(config: Option<PathBuf>, args: ExportArgs) -> Outcome {
+    let sessions = open_sessions(config)?;
+    let format = match (args.format, args.output.as_deref().and_then(extension)) {
+        (Some(ExportFormat::Json), _) => Format::Json,
+        (Some(ExportFormat::Yaml), _) => Format::Yaml,
+        (Some(ExportFormat::Markdown), _) => Format::Markdown,
+        (None, Some(ext)) => ext.parse().unwrap_or(Format::Json),
+        (None, None) => Format::Json,
+    };
+    let text = sessions.export(&SessionKey::Name(args.name), format)?;
+    output::emit(&text, args.output.as_deref())
+}
+
+fn extension(p: &Path) -> Option<String> {
+    p.extension().map(|e| e.to_string_lossy().into_owned())
+}
+
+fn import(config: Option<PathBuf>, args: ImportArgs) -> Outcome {
+    let content = if args.file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| Failure::Message(format!("cannot read standard input: {e}")))?
+    } else {
+        std::fs::read_to_string(&args.file)
+            .map_err(|e| Failure::Message(format!("cannot read {}: {e}", args.file.display())))?
+    };
+    let format = match args.format {
+        Some(ImportFormat::Json) => Some(Format::Json),
+        Some(ImportFormat::Yaml) => Some(Format::Yaml),
+        None => args
+            .file
+            .extension()
+            .and_then(|e| e.to_str())
+            .and_then(|e| e.parse::<Format>().ok())
+            .filter(|f| *f != Format::Markdown),
+    };
+    let mut sessions = open_sessions(config)?;
+    let (session, evicted) = sessions.import(&content, format, args.name.as_deref())?;
+    let text = match args.report {
+        TextFormat::Json => output::json(&serde_json::json!({
+            "session": session_json(&session), "evicted": evicted,
+        })),
+        TextFormat::Text => {
+            let mut t = format!(
+                "Imported '{}' ({} messages, {} · {}).\n",
+                session.name, session.message_count, session.provider, session.model
+            );
+            if !evicted.is_empty() {
+                t.push_str(&format!(
+                    "Removed the least recently used sessions to stay within max_sessions: {}\n",
+                    evicted.join(", ")
+                ));
+            }
+            t
+        }
+    };
+    output::emit(&text, args.output.as_deref())
+}
+
+fn doctor(config: Option<PathBuf>, args: FormatArg) -> Outcome {
+    let project = super::load_project(config)?;
+    if !project.config.sessions.enabled {
+        return Err(atmos_ai::Error::SessionsDisabled { config_path: project.config_path }.into());
+    }
+    // Permissions first: a read-only database cannot even be opened.
+    let db = project.database_path();
+    let mut fixed = Vec::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = db.parent().map(Path::to_path_buf).unwrap_or_default();
+        for (path, mode) in [(dir, 0o700), (db.clone(), 0o600)] {
+            let current = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777);
+            if let Ok(current) = current
+                && current != mode
+            {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+                    Failure::Message(format!("cannot set {} to {mode:o}: {e}", path.display()))
+                })?;
+                fixed.push(format!("{}: {current:o} -> {mode:o}", path.display()));
+            }
+        }
+    }
+    let sessions = Sessions::open(project)?;
+    let problems = sessions.integrity_problems()?;
+    let status = sessions.status()?;
+    let text = match args.format {
+        TextFormat::Json => output::json(&serde_json::json!({
+            "databasePath": db.display().to_string(),
+            "schemaVersion": status.schema_version,
+            "sessionCount": status.session_count,
+            "integrity": if problems.is_empty() { vec!["ok".to_string()] } else { problems.clone() },
+            "permissionsFixed": fixed,
+        })),
+        TextFormat::Text => {
+            let mut t = format!(
+                "Database: {}\nSchema version: {}\nSessions: {}\n",
+                db.display(),
+                status.schema_version,
+                status.session_count
+            );
+            if problems.is_empty() {
+                t.push_str("Integrity check: ok\n");
+            } else {
+                t.push_str("Integrity check FAILED: restore a backup (cp sessions.db.backup sessions.db)\n");
+                for p in &problems {
+                    t.push_str(&format!("  {p}\n"));
+                }
+            }
+            if fixed.is_empty() {
+                t.push_str("Permissions: ok (folder 700, file 600)\n");
+            } else {
+                for f in &fixed {
+                    t.push_str(&format!("Permissions fixed: {f}\n"));
+                }
+            }
+            t
+        }
+    };
+    output::emit(&text, args.output.as_deref())?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Message("the session database failed its integrity check".into()))
+    }
+}

@@ -1,0 +1,122 @@
+//! Writing results and errors: standard output or `--output FILE`, tables,
+//! and one-line errors with what to do.
+
+use atmos_ai::Error;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// What a command failed with: a core error, or a message of the CLI's own.
+#[derive(Debug)]
+pub enum Failure {
+    Core(Error),
+    /// A failure (exit 1).
+    Message(String),
+    /// Bad usage (exit 2).
+    Usage(String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure::Core(e)
+    }
+}
+
+pub type Outcome = Result<(), Failure>;
+
+/// Prints the error on stderr and picks the exit code.
+pub fn report(failure: &Failure) -> ExitCode {
+    let mut err = std::io::stderr().lock();
+    match failure {
+        Failure::Core(e) => {
+            let _ = writeln!(err, "error: {e}");
+            if let Error::SessionsDisabled { .. } = e {
+                let _ = writeln!(err, "\nTo enable sessions, add this to atmos.yaml:\n");
+                for line in atmos_ai::config::ENABLE_SESSIONS_YAML.lines() {
+                    let _ = writeln!(err, "  {line}");
+                }
+            }
+            let usage = matches!(
+                e,
+                Error::InvalidDuration { .. } | Error::InvalidName { .. } | Error::InvalidParam { .. }
+            );
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+        Failure::Message(m) => {
+            let _ = writeln!(err, "error: {m}");
+            ExitCode::from(1)
+        }
+        Failure::Usage(m) => {
+            let _ = writeln!(err, "error: {m}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Writes `text` to the file, or to standard output. A closed pipe on
+/// standard output (`| head`) is not an error.
+pub fn emit(text: &str, output: Option<&Path>) -> Outcome {
+    match output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| Failure::Message(format!("cannot write {}: {e}", path.display()))),
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(Failure::Message(format!("cannot write to standard output: {e}")))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// Pretty JSON with a final newline.
+pub fn json(value: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(value).expect("JSON values serialise");
+    s.push('\n');
+    s
+}
+
+/// A plain table: header, rows, no colours when not on a terminal.
+pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
+    use comfy_table::{ContentArrangement, Table, presets};
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.iter().map(|h| h.to_string()));
+    for row in rows {
+        t.add_row(row);
+    }
+    for column in t.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    let mut s = t
+        .lines()
+        .map(|l| l.trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    s.push('\n');
+    s
+}
+
+/// Asks a yes/no question on the terminal; `false` unless the answer is yes.
+pub fn confirm(question: &str) -> bool {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question} [y/N] ");
+    let _ = err.flush();
+    let mut answer = String::new();
+    if std::io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+pub fn stdin_is_terminal() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+/// `2026-11-24 03:49` (UTC).
+pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}

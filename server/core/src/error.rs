@@ -1,0 +1,213 @@
+//! One error type whose kinds are the protocol's error kinds.
+//!
+//! Each message is one sentence a person can act on, without a trailing
+//! period. The JSON-RPC layer maps [`Error::code`] and [`Error::data`] onto
+//! the wire; the CLI prints the message.
+
+use atmos_store::{SessionKey, StoreError, Trouble};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("session {key} not found: run `atmos ai sessions` to see the sessions there are")]
+    SessionNotFound { key: SessionKey },
+    #[error("a session named '{name}' already exists: pick another name, or resume it")]
+    SessionExists { name: String },
+    #[error("invalid session name {name:?}: {rule}")]
+    InvalidName { name: String, rule: String },
+    #[error("sessions are disabled{}: set `ai.sessions.enabled: true` in atmos.yaml", in_config(.config_path))]
+    SessionsDisabled { config_path: Option<PathBuf> },
+    #[error("{message}")]
+    Provider {
+        provider: String,
+        status: Option<u16>,
+        retryable: bool,
+        retry_after_ms: Option<u64>,
+        message: String,
+    },
+    #[error("provider '{provider}' is not configured: {missing}")]
+    ProviderNotConfigured { provider: String, missing: String },
+    #[error("{message} ({path}): {hint}", path = .path.display())]
+    Storage {
+        path: PathBuf,
+        message: String,
+        hint: String,
+    },
+    #[error("invalid duration {value:?}: use a whole number and one unit of h, d, w or m (30-day months), as in 30d")]
+    InvalidDuration { value: String },
+    #[error("session {session_id} is busy with another turn: wait for it to finish, or cancel it")]
+    Busy { session_id: String },
+    #[error("invalid configuration: {key} = {value}: {rule}")]
+    ConfigInvalid {
+        key: String,
+        value: String,
+        rule: String,
+    },
+    #[error("cannot import this {format} file: {reason}")]
+    InvalidImport { format: String, reason: String },
+    #[error("invalid {field}: {message}")]
+    InvalidParam { field: String, message: String },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+fn in_config(path: &Option<PathBuf>) -> String {
+    match path {
+        Some(p) => format!(" in {}", p.display()),
+        None => " (no atmos.yaml was found)".to_string(),
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The JSON-RPC error code of PROTOCOL.md.
+    pub fn code(&self) -> i64 {
+        match self {
+            Error::SessionNotFound { .. } => 1001,
+            Error::SessionExists { .. } => 1002,
+            Error::InvalidName { .. } => 1003,
+            Error::SessionsDisabled { .. } => 1004,
+            Error::Provider { .. } => 1005,
+            Error::ProviderNotConfigured { .. } => 1006,
+            Error::Storage { .. } => 1007,
+            Error::InvalidDuration { .. } => 1008,
+            Error::Busy { .. } => 1009,
+            Error::ConfigInvalid { .. } => 1010,
+            Error::InvalidImport { .. } => 1011,
+            Error::InvalidParam { .. } => -32602,
+            Error::Cancelled => -32800,
+        }
+    }
+
+    /// The kind name of PROTOCOL.md.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::SessionNotFound { .. } => "sessionNotFound",
+            Error::SessionExists { .. } => "sessionExists",
+            Error::InvalidName { .. } => "invalidName",
+            Error::SessionsDisabled { .. } => "sessionsDisabled",
+            Error::Provider { .. } => "providerError",
+            Error::ProviderNotConfigured { .. } => "providerNotConfigured",
+            Error::Storage { .. } => "storageError",
+            Error::InvalidDuration { .. } => "invalidDuration",
+            Error::Busy { .. } => "busy",
+            Error::ConfigInvalid { .. } => "configInvalid",
+            Error::InvalidImport { .. } => "invalidImport",
+            Error::InvalidParam { .. } => "invalidParams",
+            Error::Cancelled => "cancelled",
+        }
+    }
+
+    /// The `error.data` object of PROTOCOL.md.
+    pub fn data(&self) -> Value {
+        let mut data = match self {
+            Error::SessionNotFound { key } => match key {
+                SessionKey::Name(name) => json!({ "name": name }),
+                SessionKey::Id(id) => json!({ "id": id }),
+            },
+            Error::SessionExists { name } => json!({ "name": name }),
+            Error::InvalidName { name, rule } => json!({ "name": name, "rule": rule }),
+            Error::SessionsDisabled { config_path } => {
+                json!({ "configPath": config_path.as_ref().map(|p| p.display().to_string()) })
+            }
+            Error::Provider {
+                provider,
+                status,
+                retryable,
+                retry_after_ms,
+                ..
+            } => json!({
+                "provider": provider, "status": status, "retryable": retryable,
+                "retryAfterMs": retry_after_ms,
+            }),
+            Error::ProviderNotConfigured { provider, missing } => {
+                json!({ "provider": provider, "missing": missing })
+            }
+            Error::Storage { path, hint, .. } => {
+                json!({ "path": path.display().to_string(), "hint": hint })
+            }
+            Error::InvalidDuration { value } => json!({ "value": value }),
+            Error::Busy { session_id } => json!({ "sessionId": session_id }),
+            Error::ConfigInvalid { key, value, rule } => {
+                json!({ "key": key, "value": value, "rule": rule })
+            }
+            Error::InvalidImport { format, reason } => json!({ "format": format, "reason": reason }),
+            Error::InvalidParam { field, .. } => return json!({ "field": field }),
+            Error::Cancelled => return Value::Null,
+        };
+        if let Value::Object(map) = &mut data {
+            map.retain(|_, v| !v.is_null());
+            map.insert("kind".into(), json!(self.kind()));
+        }
+        data
+    }
+
+    pub(crate) fn invalid_param(field: &str, message: impl Into<String>) -> Error {
+        Error::InvalidParam {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// How to fix each kind of trouble with the database file.
+pub(crate) fn storage_hint(path: &Path, trouble: Trouble) -> String {
+    let p = path.display();
+    match trouble {
+        Trouble::Corrupt => format!(
+            "the file is damaged or is not a session database; check it with \
+             `sqlite3 {p} \"PRAGMA integrity_check;\"`, then restore a backup \
+             (`cp {p}.backup {p}`) or move it aside to start afresh"
+        ),
+        Trouble::ReadOnly => format!(
+            "the database is read-only; make it writable with `chmod 600 {p}` \
+             and its folder with `chmod 700 {}` (or run `atmos ai sessions doctor`)",
+            path.parent().map(|d| d.display().to_string()).unwrap_or_default()
+        ),
+        Trouble::CannotOpen => format!(
+            "check that {} is a folder you own and can write (`chmod 700`), \
+             or set `ai.sessions.path` to another folder",
+            path.parent().map(|d| d.display().to_string()).unwrap_or_default()
+        ),
+        Trouble::Full => "the disk is full; free space, then run `atmos ai sessions clean --older-than 30d` \
+             and `sqlite3 sessions.db \"VACUUM;\"`"
+            .to_string(),
+        Trouble::Locked => "another process kept the database locked; try again when it is done".to_string(),
+        Trouble::TooNew => "upgrade atmos to open it, or point `ai.sessions.path` elsewhere".to_string(),
+        Trouble::Other => format!("check the file with `sqlite3 {p} \"PRAGMA integrity_check;\"`"),
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Error {
+        match e {
+            StoreError::NotFound(key) => Error::SessionNotFound { key },
+            StoreError::NameTaken(name) => Error::SessionExists { name },
+            StoreError::Busy { session_id } => Error::Busy { session_id },
+            StoreError::Database {
+                path,
+                trouble,
+                message,
+            } => Error::Storage {
+                hint: storage_hint(&path, trouble),
+                message: format!("session database error: {message}"),
+                path,
+            },
+            StoreError::Io { path, source } => {
+                let trouble = match source.kind() {
+                    std::io::ErrorKind::PermissionDenied => Trouble::CannotOpen,
+                    std::io::ErrorKind::ReadOnlyFilesystem => Trouble::ReadOnly,
+                    std::io::ErrorKind::StorageFull => Trouble::Full,
+                    _ => Trouble::CannotOpen,
+                };
+                Error::Storage {
+                    hint: storage_hint(&path, trouble),
+                    message: format!("cannot create the session database: {source}"),
+                    path,
+                }
+            }
+        }
+    }
+}

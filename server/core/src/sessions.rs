@@ -1,0 +1,292 @@
+//! The session operations every face shares: create, resume, list, rename,
+//! update, delete, clean, page the transcript, status. Each is one call that
+//! validates its input, asks the store, and returns plain data.
+
+use crate::catalog;
+use crate::config::Project;
+use crate::error::{Error, Result};
+use crate::names;
+use crate::skills::Skills;
+use atmos_store::{
+    ListFilter, Listed, Message, NewSession, Session, SessionKey, SessionUpdate, Store,
+    TranscriptPage, TranscriptQuery,
+};
+use chrono::Utc;
+use std::path::PathBuf;
+
+/// What a new session should be.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// `None`: an anonymous name like `chat-20261124-034943`.
+    pub name: Option<String>,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub skill: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// What to change on a session; `None` keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateOptions {
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub skill: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+}
+
+impl UpdateOptions {
+    pub fn is_empty(&self) -> bool {
+        self.provider.is_none() && self.model.is_none() && self.skill.is_none() && self.metadata.is_none()
+    }
+}
+
+/// A session that was resumed (or created to be resumed).
+#[derive(Debug, Clone)]
+pub struct Resumed {
+    pub session: Session,
+    /// The active history as the model sees it: summaries, then unarchived
+    /// messages (the last `limit` of them when a limit was given).
+    pub messages: Vec<Message>,
+    pub created: bool,
+    pub evicted: Vec<String>,
+}
+
+/// What `status` reports.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub project_root: PathBuf,
+    pub config_path: Option<PathBuf>,
+    pub database_path: PathBuf,
+    pub sessions_enabled: bool,
+    pub session_count: u64,
+    pub schema_version: u32,
+}
+
+/// The sessions of one project, over its open database.
+#[derive(Debug)]
+pub struct Sessions {
+    project: Project,
+    skills: Skills,
+    store: Store,
+}
+
+impl Sessions {
+    /// Opens the project's session database, creating it on first use.
+    /// Fails with `SessionsDisabled` unless `ai.sessions.enabled` is true.
+    pub fn open(project: Project) -> Result<Sessions> {
+        if !project.config.sessions.enabled {
+            return Err(Error::SessionsDisabled {
+                config_path: project.config_path.clone(),
+            });
+        }
+        let skills = Skills::load(&project)?;
+        let store = Store::open(&project.database_path())?;
+        Ok(Sessions { project, skills, store })
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    pub fn skills(&self) -> &Skills {
+        &self.skills
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    /// Creates a session. A taken name is `SessionExists`; beyond
+    /// `max_sessions` the least recently updated others are evicted.
+    pub fn create(&mut self, options: CreateOptions) -> Result<(Session, Vec<String>)> {
+        let new = self.new_session(&options)?;
+        let max = self.project.config.sessions.max_sessions;
+        if options.name.is_some() {
+            return Ok(self.store.create_session(&new, max)?);
+        }
+        // An anonymous name can race with another process: try the next.
+        let mut new = new;
+        loop {
+            match self.store.create_session(&new, max) {
+                Err(atmos_store::StoreError::NameTaken(_)) => {
+                    new.name = names::anonymous(Utc::now(), |n| {
+                        n == new.name || self.store.name_exists(n).unwrap_or(true)
+                    });
+                }
+                other => return Ok(other?),
+            }
+        }
+    }
+
+    fn new_session(&self, options: &CreateOptions) -> Result<NewSession> {
+        let name = match &options.name {
+            Some(name) => {
+                check_name(name)?;
+                name.clone()
+            }
+            None => names::anonymous(Utc::now(), |n| self.store.name_exists(n).unwrap_or(true)),
+        };
+        let provider = catalog::resolve(&self.project.config, options.provider.as_deref())?;
+        let model = match &options.model {
+            Some(m) if m.trim().is_empty() => return Err(Error::invalid_param("model", "a model cannot be empty")),
+            Some(m) => m.clone(),
+            None => provider.model.clone(),
+        };
+        let skill = self.check_skill(options.skill.as_deref())?;
+        Ok(NewSession {
+            name,
+            provider: provider.name,
+            model,
+            skill,
+            metadata: check_metadata(options.metadata.clone())?,
+            created_at: None,
+            updated_at: None,
+        })
+    }
+
+    fn check_skill(&self, skill: Option<&str>) -> Result<String> {
+        match skill {
+            None => Ok(self.skills.default_name().to_string()),
+            Some(s) if self.skills.get(s).is_some() => Ok(s.to_string()),
+            Some(s) => Err(Error::invalid_param(
+                "skill",
+                format!(
+                    "unknown skill '{s}': run `atmos ai skills` to see them ({})",
+                    self.skills.iter().map(|k| k.name.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// The session, or `SessionNotFound`.
+    pub fn get(&self, key: &SessionKey) -> Result<Session> {
+        Ok(self.store.get(key)?)
+    }
+
+    /// Resumes a session (creating it when asked and missing), switching its
+    /// provider, model or skill when given.
+    pub fn resume(
+        &mut self,
+        key: &SessionKey,
+        create_if_missing: bool,
+        switch: UpdateOptions,
+        limit: Option<u32>,
+    ) -> Result<Resumed> {
+        let (session, created, evicted) = match self.store.find(key)? {
+            Some(s) if switch.is_empty() => (s, false, Vec::new()),
+            Some(_) => (self.update(key, switch)?, false, Vec::new()),
+            None => match (key, create_if_missing) {
+                (SessionKey::Name(name), true) => {
+                    let (s, evicted) = self.create(CreateOptions {
+                        name: Some(name.clone()),
+                        provider: switch.provider,
+                        model: switch.model,
+                        skill: switch.skill,
+                        metadata: switch.metadata,
+                    })?;
+                    (s, true, evicted)
+                }
+                _ => return Err(Error::SessionNotFound { key: key.clone() }),
+            },
+        };
+        let mut messages = self.store.active_window(&session.id, None)?;
+        if let Some(limit) = limit {
+            let skip = messages.len().saturating_sub(limit as usize);
+            messages.drain(..skip);
+        }
+        Ok(Resumed { session, messages, created, evicted })
+    }
+
+    /// Sessions, most recently updated first, and how many match in all.
+    pub fn list(&self, filter: &ListFilter) -> Result<(Vec<Listed>, u64)> {
+        Ok(self.store.list(filter)?)
+    }
+
+    pub fn rename(&mut self, key: &SessionKey, new_name: &str) -> Result<Session> {
+        check_name(new_name)?;
+        Ok(self.store.rename(key, new_name)?)
+    }
+
+    /// Switches skill, provider, model or metadata. A new provider without a
+    /// model takes that provider's model.
+    pub fn update(&mut self, key: &SessionKey, options: UpdateOptions) -> Result<Session> {
+        let mut update = SessionUpdate::default();
+        if let Some(p) = &options.provider {
+            let entry = catalog::resolve(&self.project.config, Some(p))?;
+            if options.model.is_none() {
+                update.model = Some(entry.model.clone());
+            }
+            update.provider = Some(entry.name);
+        }
+        if let Some(m) = options.model {
+            if m.trim().is_empty() {
+                return Err(Error::invalid_param("model", "a model cannot be empty"));
+            }
+            update.model = Some(m);
+        }
+        if let Some(s) = options.skill.as_deref() {
+            update.skill = Some(self.check_skill(Some(s))?);
+        }
+        if let Some(m) = options.metadata {
+            update.metadata = Some(check_metadata(Some(m))?);
+        }
+        Ok(self.store.update(key, &update)?)
+    }
+
+    /// Deletes a session and everything that belongs to it.
+    pub fn delete(&mut self, key: &SessionKey) -> Result<Session> {
+        Ok(self.store.delete(key)?)
+    }
+
+    /// Deletes (or lists, with `dry_run`) the sessions whose last activity is
+    /// older than `older_than` (`30d`, `12h`, `2w`, `6m`; `0d`: all).
+    pub fn clean(&mut self, older_than: &str, dry_run: bool) -> Result<Vec<Session>> {
+        let age = crate::duration::parse_age(older_than).ok_or_else(|| Error::InvalidDuration {
+            value: older_than.to_string(),
+        })?;
+        Ok(self.store.clean(Utc::now() - age, dry_run)?)
+    }
+
+    /// A page of the full transcript.
+    pub fn messages(&self, key: &SessionKey, query: &TranscriptQuery) -> Result<(Session, TranscriptPage)> {
+        let session = self.get(key)?;
+        let page = self.store.transcript(&session.id, query)?;
+        Ok((session, page))
+    }
+
+    /// `PRAGMA integrity_check`: empty when the database is sound.
+    pub fn integrity_problems(&self) -> Result<Vec<String>> {
+        Ok(self.store.integrity_problems()?)
+    }
+
+    pub fn status(&self) -> Result<Status> {
+        Ok(Status {
+            project_root: self.project.root.clone(),
+            config_path: self.project.config_path.clone(),
+            database_path: self.store.path().to_path_buf(),
+            sessions_enabled: true,
+            session_count: self.store.session_count()?,
+            schema_version: self.store.schema_version()?,
+        })
+    }
+}
+
+/// A name that breaks the rule is `InvalidName`.
+pub fn check_name(name: &str) -> Result<()> {
+    names::validate(name).map_err(|rule| Error::InvalidName {
+        name: name.to_string(),
+        rule: rule.to_string(),
+    })
+}
+
+fn check_metadata(metadata: Option<serde_json::Value>) -> Result<serde_json::Value> {
+    match metadata {
+        None | Some(serde_json::Value::Null) => Ok(serde_json::json!({})),
+        Some(m @ serde_json::Value::Object(_)) => Ok(m),
+        Some(_) => Err(Error::invalid_param("metadata", "metadata must be a JSON object")),
+    }
+}

@@ -1,0 +1,78 @@
+//! Turn leases: one chat turn at a time per session, across processes.
+//!
+//! A turn takes a lease row before it calls the provider and drops it when
+//! it ends. The lease carries an expiry that the running turn renews; a
+//! process that died leaves a lease that expires on its own, so a crash never
+//! locks a session for good.
+
+use crate::error::{Result, StoreError};
+use crate::{Store, now_millis};
+use rusqlite::{OptionalExtension, params};
+
+/// A held lease; give it back with [`Store::release_lease`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub session_id: String,
+    pub holder: String,
+}
+
+impl Store {
+    /// Takes the turn lease of a session for `ttl_ms`, or fails with `Busy`
+    /// when another holder's lease has not expired.
+    pub fn acquire_lease(&mut self, session_id: &str, holder: &str, ttl_ms: i64) -> Result<Lease> {
+        let path = self.path.clone();
+        let map = |e| crate::error::classify(&path, e);
+        let tx = self.begin()?;
+        let now = now_millis();
+        let current: Option<(String, i64)> = tx
+            .query_row(
+                "SELECT holder, expires_at FROM turn_leases WHERE session_id = ?1",
+                [session_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(map)?;
+        if let Some((other, expires)) = current
+            && other != holder
+            && expires > now
+        {
+            return Err(StoreError::Busy {
+                session_id: session_id.to_string(),
+            });
+        }
+        tx.execute(
+            "INSERT INTO turn_leases (session_id, holder, expires_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (session_id) DO UPDATE SET holder = excluded.holder, \
+             expires_at = excluded.expires_at",
+            params![session_id, holder, now + ttl_ms],
+        )
+        .map_err(map)?;
+        tx.commit().map_err(map)?;
+        Ok(Lease {
+            session_id: session_id.to_string(),
+            holder: holder.to_string(),
+        })
+    }
+
+    /// Pushes a held lease's expiry forward.
+    pub fn renew_lease(&mut self, lease: &Lease, ttl_ms: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE turn_leases SET expires_at = ?1 WHERE session_id = ?2 AND holder = ?3",
+                params![now_millis() + ttl_ms, lease.session_id, lease.holder],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Gives a lease back (a no-op when it was already taken over).
+    pub fn release_lease(&mut self, lease: &Lease) -> Result<()> {
+        self.conn
+            .execute(
+                "DELETE FROM turn_leases WHERE session_id = ?1 AND holder = ?2",
+                params![lease.session_id, lease.holder],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+}

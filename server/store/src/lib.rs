@@ -1,0 +1,199 @@
+//! SQLite storage for atmos-ai sessions.
+//!
+//! This crate is the only one that knows SQL. It owns the schema and its
+//! migrations, opens the database with the pragmas the design asks for, and
+//! offers one method per query. Every statement binds its parameters; none is
+//! built with `format!` from input.
+//!
+//! Architecture invariants:
+//! - a chat turn reads O(window) rows: the live summaries and the newest
+//!   unarchived messages, through the `messages_active` index;
+//! - listing reads the counters kept on the session row, never `COUNT(*)`
+//!   over messages; the counters change in the same transaction as the rows;
+//! - nothing here deletes a message except deleting its whole session:
+//!   compaction archives.
+
+mod error;
+mod leases;
+mod messages;
+pub mod schema;
+mod sessions;
+mod types;
+
+pub use error::{Result, SessionKey, StoreError, Trouble};
+pub use leases::Lease;
+pub use types::*;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+
+/// The file name of the database inside the sessions folder.
+pub const DB_FILE: &str = "sessions.db";
+
+/// An open session database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, its folder created
+    /// 0700 and the file 0600, and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir)?;
+        }
+        create_private_file(path)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| error::classify(path, e))?;
+        Store::init(conn, path.to_path_buf(), SCHEMA_VERSION_TARGET)
+    }
+
+    /// Opens the database at `path` migrated only up to `version` (tests of
+    /// the migrations build databases of every older version with this).
+    #[doc(hidden)]
+    pub fn open_at_version(path: &Path, version: u32) -> Result<Store> {
+        let conn = Connection::open(path).map_err(|e| error::classify(path, e))?;
+        Store::init(conn, path.to_path_buf(), version)
+    }
+
+    /// A private in-memory database (tests and benchmarks).
+    pub fn open_in_memory() -> Result<Store> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory().map_err(|e| error::classify(&path, e))?;
+        Store::init(conn, path, SCHEMA_VERSION_TARGET)
+    }
+
+    fn init(mut conn: Connection, path: PathBuf, target: u32) -> Result<Store> {
+        let map = |e| error::classify(&path, e);
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(map)?;
+        // The first statement that reads the file: a file that is not a
+        // database fails here, and is reported as corrupt.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(map)?;
+        if mode != "wal" && mode != "memory" {
+            tracing::warn!(%mode, "could not switch the session database to WAL");
+        }
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(map)?;
+        let found = schema::version(&conn).map_err(map)?;
+        if found > schema::SCHEMA_VERSION {
+            return Err(StoreError::Database {
+                path: path.clone(),
+                trouble: Trouble::TooNew,
+                message: format!(
+                    "the database has schema version {found}, newer than this atmos ({})",
+                    schema::SCHEMA_VERSION
+                ),
+            });
+        }
+        schema::migrate_to(&mut conn, target).map_err(map)?;
+        Ok(Store { conn, path })
+    }
+
+    /// The database file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<u32> {
+        schema::version(&self.conn).map_err(|e| self.err(e))
+    }
+
+    /// Runs `PRAGMA integrity_check`; `Ok(vec![])` when the file is sound.
+    pub fn integrity_problems(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA integrity_check")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows.into_iter().filter(|r| r != "ok").collect())
+    }
+
+    /// Direct access for tests of this crate's invariants.
+    #[doc(hidden)]
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn err(&self, e: rusqlite::Error) -> StoreError {
+        error::classify(&self.path, e)
+    }
+
+    pub(crate) fn begin(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        let path = self.path.clone();
+        self.conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| error::classify(&path, e))
+    }
+}
+
+const SCHEMA_VERSION_TARGET: u32 = schema::SCHEMA_VERSION;
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+pub(crate) fn now_millis() -> i64 {
+    Utc::now().timestamp_millis()
+}

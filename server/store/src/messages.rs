@@ -1,0 +1,358 @@
+//! Message rows: append (with the session's counters in the same
+//! transaction), the active window a turn reads, transcript pages, and the
+//! writes of compaction and import.
+
+use crate::error::{Result, SessionKey, StoreError};
+use crate::sessions::{evict, find_in, insert_session};
+use crate::types::{
+    ContextKind, ContextRef, ImportedSession, Message, NewMessage, NewSummary, Role, Session,
+    TokenUsage, TranscriptPage, TranscriptQuery,
+};
+use crate::{Store, from_millis, now_millis, to_millis};
+use rusqlite::{Connection, Row, Transaction, params};
+use std::collections::HashMap;
+
+const MESSAGE_COLUMNS: &str = "id, session_id, role, content, created_at, archived, interrupted, \
+     is_summary, summary_from, summary_to, input_tokens, output_tokens, tokens_estimated, \
+     tokens_before, tokens_after";
+
+fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+    let role: String = r.get(2)?;
+    let from: Option<i64> = r.get(8)?;
+    let to: Option<i64> = r.get(9)?;
+    let input: Option<i64> = r.get(10)?;
+    let output: Option<i64> = r.get(11)?;
+    Ok(Message {
+        id: r.get(0)?,
+        session_id: r.get(1)?,
+        role: Role::parse(&role).unwrap_or(Role::System),
+        content: r.get(3)?,
+        created_at: from_millis(r.get(4)?),
+        archived: r.get(5)?,
+        interrupted: r.get(6)?,
+        is_summary: r.get(7)?,
+        summary_range: from.zip(to),
+        usage: match (input, output) {
+            (None, None) => None,
+            (i, o) => Some(TokenUsage {
+                input: i.unwrap_or(0) as u64,
+                output: o.unwrap_or(0) as u64,
+                estimated: r.get(12)?,
+            }),
+        },
+        tokens_before: r.get::<_, Option<i64>>(13)?.map(|v| v as u64),
+        tokens_after: r.get::<_, Option<i64>>(14)?.map(|v| v as u64),
+        context: Vec::new(),
+    })
+}
+
+struct Extra {
+    archived: bool,
+    is_summary: bool,
+    range: Option<(i64, i64)>,
+    tokens_before: Option<u64>,
+    tokens_after: Option<u64>,
+}
+
+const PLAIN: Extra = Extra {
+    archived: false,
+    is_summary: false,
+    range: None,
+    tokens_before: None,
+    tokens_after: None,
+};
+
+fn insert_message(
+    tx: &Transaction<'_>,
+    session_id: &str,
+    m: &NewMessage,
+    extra: &Extra,
+) -> rusqlite::Result<i64> {
+    let created = m.created_at.map(to_millis).unwrap_or_else(now_millis);
+    tx.prepare_cached(
+        "INSERT INTO messages (session_id, role, content, created_at, archived, interrupted, \
+         is_summary, summary_from, summary_to, input_tokens, output_tokens, tokens_estimated, \
+         tokens_before, tokens_after) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        session_id,
+        m.role.as_str(),
+        m.content,
+        created,
+        extra.archived,
+        m.interrupted,
+        extra.is_summary,
+        extra.range.map(|r| r.0),
+        extra.range.map(|r| r.1),
+        m.usage.map(|u| u.input as i64),
+        m.usage.map(|u| u.output as i64),
+        m.usage.is_some_and(|u| u.estimated),
+        extra.tokens_before.map(|v| v as i64),
+        extra.tokens_after.map(|v| v as i64),
+    ])?;
+    let id = tx.last_insert_rowid();
+    for c in &m.context {
+        tx.prepare_cached(
+            "INSERT INTO context_refs (session_id, message_id, kind, uri, range, text) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            session_id,
+            id,
+            c.kind.as_str(),
+            c.uri,
+            c.range.as_ref().map(|r| r.to_string()),
+            c.text
+        ])?;
+    }
+    Ok(id)
+}
+
+fn load_context(conn: &Connection, messages: &mut [Message]) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, uri, range, text FROM context_refs WHERE message_id = ?1 ORDER BY id",
+    )?;
+    for m in messages.iter_mut().filter(|m| m.role == Role::User) {
+        m.context = stmt
+            .query_map([m.id], |r| {
+                let kind: String = r.get(0)?;
+                let range: Option<String> = r.get(2)?;
+                Ok(ContextRef {
+                    kind: ContextKind::parse(&kind).unwrap_or(ContextKind::Text),
+                    uri: r.get(1)?,
+                    range: range.and_then(|s| serde_json::from_str(&s).ok()),
+                    text: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+    }
+    Ok(())
+}
+
+fn get_message(conn: &Connection, id: i64) -> rusqlite::Result<Message> {
+    conn.prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"))?
+        .query_row([id], message_from_row)
+}
+
+impl Store {
+    /// Appends a message to a session, bumping its counter and its last
+    /// activity in the same transaction. Committed when this returns.
+    pub fn append_message(&mut self, session_id: &str, message: &NewMessage) -> Result<Message> {
+        let path = self.path.clone();
+        let map = |e| crate::error::classify(&path, e);
+        let tx = self.begin()?;
+        let id = insert_message(&tx, session_id, message, &PLAIN).map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+            {
+                StoreError::NotFound(SessionKey::Id(session_id.to_string()))
+            }
+            e => map(e),
+        })?;
+        tx.prepare_cached(
+            "UPDATE sessions SET message_count = message_count + 1, \
+             updated_at = MAX(updated_at, ?1) WHERE id = ?2",
+        )
+        .and_then(|mut s| s.execute(params![now_millis(), session_id]))
+        .map_err(map)?;
+        let mut stored = get_message(&tx, id).map_err(map)?;
+        stored.context = message.context.clone();
+        tx.commit().map_err(map)?;
+        Ok(stored)
+    }
+
+    /// What a turn reads: the live summaries (oldest first), then the newest
+    /// `limit` unarchived messages (all when `None`), oldest first. Two range
+    /// scans of an index: the cost does not grow with the archived history.
+    pub fn active_window(&self, session_id: &str, limit: Option<u32>) -> Result<Vec<Message>> {
+        let map = |e| self.err(e);
+        let mut out = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages \
+                 WHERE session_id = ?1 AND archived = 0 AND is_summary = 1 ORDER BY id"
+            ))
+            .and_then(|mut s| {
+                s.query_map([session_id], message_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(map)?;
+        let mut recent = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages \
+                 WHERE session_id = ?1 AND archived = 0 AND is_summary = 0 \
+                 ORDER BY id DESC LIMIT ?2"
+            ))
+            .and_then(|mut s| {
+                s.query_map(
+                    params![session_id, limit.map(i64::from).unwrap_or(-1)],
+                    message_from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(map)?;
+        recent.reverse();
+        out.extend(recent);
+        Ok(out)
+    }
+
+    /// One page of the full transcript, from the newest end.
+    pub fn transcript(&self, session_id: &str, q: &TranscriptQuery) -> Result<TranscriptPage> {
+        let map = |e| self.err(e);
+        let mut messages = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = ?1 \
+                 AND (?2 OR archived = 0) AND (?3 OR is_summary = 0) \
+                 AND (?4 IS NULL OR id < ?4) ORDER BY id DESC LIMIT ?5"
+            ))
+            .and_then(|mut s| {
+                s.query_map(
+                    params![
+                        session_id,
+                        q.include_archived,
+                        q.include_summaries,
+                        q.before,
+                        i64::from(q.limit) + 1
+                    ],
+                    message_from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(map)?;
+        let has_more = messages.len() > q.limit as usize;
+        messages.truncate(q.limit as usize);
+        messages.reverse();
+        load_context(&self.conn, &mut messages).map_err(map)?;
+        Ok(TranscriptPage { messages, has_more })
+    }
+
+    /// Every row of a session, summaries included, oldest first (export).
+    pub fn all_messages(&self, session_id: &str) -> Result<Vec<Message>> {
+        let map = |e| self.err(e);
+        let mut messages = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = ?1 ORDER BY id"
+            ))
+            .and_then(|mut s| {
+                s.query_map([session_id], message_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(map)?;
+        load_context(&self.conn, &mut messages).map_err(map)?;
+        Ok(messages)
+    }
+
+    /// Stores a summary and archives what it replaces (messages and earlier
+    /// summaries), updating the counters, in one transaction.
+    pub fn store_summary(&mut self, session_id: &str, summary: &NewSummary) -> Result<Message> {
+        let path = self.path.clone();
+        let map = |e| crate::error::classify(&path, e);
+        let tx = self.begin()?;
+        let mut archived_messages = 0i64;
+        {
+            let mut archive = tx
+                .prepare_cached(
+                    "UPDATE messages SET archived = 1 \
+                     WHERE id = ?1 AND session_id = ?2 AND archived = 0 RETURNING is_summary",
+                )
+                .map_err(map)?;
+            for id in &summary.replaces {
+                let was_summary: Option<bool> = archive
+                    .query_row(params![id, session_id], |r| r.get(0))
+                    .map(Some)
+                    .or_else(|e| match e {
+                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                        e => Err(e),
+                    })
+                    .map_err(map)?;
+                if was_summary == Some(false) {
+                    archived_messages += 1;
+                }
+            }
+        }
+        let message = NewMessage::new(Role::System, summary.content.clone());
+        let id = insert_message(
+            &tx,
+            session_id,
+            &message,
+            &Extra {
+                archived: false,
+                is_summary: true,
+                range: Some(summary.range),
+                tokens_before: Some(summary.tokens_before),
+                tokens_after: Some(summary.tokens_after),
+            },
+        )
+        .map_err(map)?;
+        tx.execute(
+            "UPDATE sessions SET archived_count = archived_count + ?1, \
+             summary_count = summary_count + 1 WHERE id = ?2",
+            params![archived_messages, session_id],
+        )
+        .map_err(map)?;
+        let stored = get_message(&tx, id).map_err(map)?;
+        tx.commit().map_err(map)?;
+        Ok(stored)
+    }
+
+    /// Writes a whole session (import) in one transaction, keeping summary
+    /// ranges pointing at the right messages, then evicts beyond
+    /// `max_sessions`.
+    pub fn import_session(&mut self, imported: &ImportedSession, max_sessions: u32) -> Result<(Session, Vec<String>)> {
+        let path = self.path.clone();
+        let name = imported.session.name.clone();
+        let map = |e: rusqlite::Error| match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+            {
+                StoreError::NameTaken(name.clone())
+            }
+            _ => crate::error::classify(&path, e),
+        };
+        let tx = self.begin()?;
+        let session = insert_session(&tx, &imported.session).map_err(map)?;
+        let mut ids: HashMap<i64, i64> = HashMap::new();
+        let (mut count, mut archived, mut summaries) = (0i64, 0i64, 0i64);
+        for m in &imported.messages {
+            let range = m.summary_range.and_then(|(a, b)| {
+                Some((*ids.get(&a)?, *ids.get(&b)?))
+            });
+            let id = insert_message(
+                &tx,
+                &session.id,
+                &m.message,
+                &Extra {
+                    archived: m.archived,
+                    is_summary: m.is_summary,
+                    range,
+                    tokens_before: m.tokens_before,
+                    tokens_after: m.tokens_after,
+                },
+            )
+            .map_err(map)?;
+            if let Some(old) = m.old_id {
+                ids.insert(old, id);
+            }
+            if m.is_summary {
+                summaries += 1;
+            } else {
+                count += 1;
+                archived += i64::from(m.archived);
+            }
+        }
+        tx.execute(
+            "UPDATE sessions SET message_count = ?1, archived_count = ?2, summary_count = ?3 \
+             WHERE id = ?4",
+            params![count, archived, summaries, session.id],
+        )
+        .map_err(map)?;
+        let evicted = evict(&tx, max_sessions, &session.id).map_err(map)?;
+        let session = find_in(&tx, &SessionKey::Id(session.id)).map_err(map)?;
+        tx.commit().map_err(map)?;
+        Ok((session.expect("row just written"), evicted))
+    }
+}

@@ -1,0 +1,376 @@
+//! Session rows: create (with eviction), find, list and search, rename,
+//! update, delete and clean.
+
+use crate::error::{Result, SessionKey, StoreError};
+use crate::types::{Listed, ListFilter, NewSession, Session, SessionUpdate};
+use crate::{Store, from_millis, now_millis, to_millis};
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+use std::collections::HashMap;
+
+pub(crate) const SESSION_COLUMNS: &str = "id, name, provider, model, skill, created_at, updated_at, \
+     message_count, archived_count, summary_count, metadata";
+
+pub(crate) fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
+    let metadata: String = r.get(10)?;
+    Ok(Session {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        provider: r.get(2)?,
+        model: r.get(3)?,
+        skill: r.get(4)?,
+        created_at: from_millis(r.get(5)?),
+        updated_at: from_millis(r.get(6)?),
+        message_count: r.get::<_, i64>(7)? as u64,
+        archived_count: r.get::<_, i64>(8)? as u64,
+        summary_count: r.get::<_, i64>(9)? as u64,
+        metadata: serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+/// Inserts a session row inside `tx`; a taken name is `NameTaken`.
+pub(crate) fn insert_session(tx: &Transaction<'_>, new: &NewSession) -> rusqlite::Result<Session> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = now_millis();
+    let created = new.created_at.map(to_millis).unwrap_or(now);
+    let updated = new.updated_at.map(to_millis).unwrap_or(created.max(now));
+    tx.execute(
+        "INSERT INTO sessions (id, name, provider, model, skill, created_at, updated_at, metadata) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            id,
+            new.name,
+            new.provider,
+            new.model,
+            new.skill,
+            created,
+            updated,
+            new.metadata.to_string()
+        ],
+    )?;
+    find_in(tx, &SessionKey::Id(id)).map(|s| s.expect("row just inserted"))
+}
+
+/// Deletes the least recently updated sessions beyond `max`, sparing `keep`.
+pub(crate) fn evict(tx: &Transaction<'_>, max: u32, keep: &str) -> rusqlite::Result<Vec<String>> {
+    if max == 0 {
+        return Ok(Vec::new());
+    }
+    let total: i64 = tx.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))?;
+    let excess = total - i64::from(max);
+    if excess <= 0 {
+        return Ok(Vec::new());
+    }
+    let mut stmt = tx.prepare(
+        "SELECT id, name FROM sessions WHERE id != ?1 ORDER BY updated_at ASC, rowid ASC LIMIT ?2",
+    )?;
+    let victims = stmt
+        .query_map(params![keep, excess], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (id, _) in &victims {
+        tx.execute("DELETE FROM sessions WHERE id = ?1", [id])?;
+    }
+    Ok(victims.into_iter().map(|(_, name)| name).collect())
+}
+
+pub(crate) fn find_in(conn: &rusqlite::Connection, key: &SessionKey) -> rusqlite::Result<Option<Session>> {
+    let (sql, value) = match key {
+        SessionKey::Name(n) => ("WHERE name = ?1", n),
+        SessionKey::Id(i) => ("WHERE id = ?1", i),
+    };
+    conn.query_row(
+        &format!("SELECT {SESSION_COLUMNS} FROM sessions {sql}"),
+        [value],
+        session_from_row,
+    )
+    .optional()
+}
+
+impl Store {
+    /// Creates a session and, when that takes the project past
+    /// `max_sessions` (0: no limit), deletes the least recently updated
+    /// others, all in one transaction. Returns the session and the names
+    /// evicted.
+    pub fn create_session(&mut self, new: &NewSession, max_sessions: u32) -> Result<(Session, Vec<String>)> {
+        let path = self.path.clone();
+        let map = |e: rusqlite::Error| {
+            if is_unique_violation(&e) {
+                StoreError::NameTaken(new.name.clone())
+            } else {
+                crate::error::classify(&path, e)
+            }
+        };
+        let tx = self.begin()?;
+        let session = insert_session(&tx, new).map_err(map)?;
+        let evicted = evict(&tx, max_sessions, &session.id).map_err(map)?;
+        tx.commit().map_err(map)?;
+        Ok((session, evicted))
+    }
+
+    /// The session with this name or id, if any.
+    pub fn find(&self, key: &SessionKey) -> Result<Option<Session>> {
+        find_in(&self.conn, key).map_err(|e| self.err(e))
+    }
+
+    /// The session with this name or id, or `NotFound`.
+    pub fn get(&self, key: &SessionKey) -> Result<Session> {
+        self.find(key)?.ok_or_else(|| StoreError::NotFound(key.clone()))
+    }
+
+    /// How many sessions the project has.
+    pub fn session_count(&self) -> Result<u64> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every name in use (for generating anonymous names).
+    pub fn name_exists(&self, name: &str) -> Result<bool> {
+        self.conn
+            .query_row("SELECT 1 FROM sessions WHERE name = ?1", [name], |_| Ok(()))
+            .optional()
+            .map(|o| o.is_some())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Sessions, most recently updated first, with the total that match.
+    pub fn list(&self, filter: &ListFilter) -> Result<(Vec<Listed>, u64)> {
+        match filter.query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            None => self.list_plain(filter),
+            Some(q) => self.list_matching(filter, q),
+        }
+    }
+
+    fn list_plain(&self, filter: &ListFilter) -> Result<(Vec<Listed>, u64)> {
+        let limit = filter.limit.map(i64::from).unwrap_or(-1);
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE (?1 IS NULL OR provider = ?1) \
+                 ORDER BY updated_at DESC, rowid DESC LIMIT ?2 OFFSET ?3"
+            ))
+            .map_err(|e| self.err(e))?;
+        let sessions = stmt
+            .query_map(params![filter.provider, limit, filter.offset], session_from_row)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e))?;
+        let total: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM sessions WHERE (?1 IS NULL OR provider = ?1)",
+                params![filter.provider],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        let listed = sessions
+            .into_iter()
+            .map(|session| Listed { session, snippet: None })
+            .collect();
+        Ok((listed, total as u64))
+    }
+
+    fn list_matching(&self, filter: &ListFilter, query: &str) -> Result<(Vec<Listed>, u64)> {
+        let snippets = self.text_matches(query)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE (?1 IS NULL OR provider = ?1) \
+                 ORDER BY updated_at DESC, rowid DESC"
+            ))
+            .map_err(|e| self.err(e))?;
+        let needle = query.to_lowercase();
+        let mut matched = Vec::new();
+        let rows = stmt
+            .query_map(params![filter.provider], session_from_row)
+            .map_err(|e| self.err(e))?;
+        for row in rows {
+            let session = row.map_err(|e| self.err(e))?;
+            let by_name = session.name.to_lowercase().contains(&needle);
+            if let Some(snippet) = snippets.get(&session.id) {
+                matched.push(Listed { session, snippet: Some(snippet.clone()) });
+            } else if by_name {
+                matched.push(Listed { session, snippet: None });
+            }
+        }
+        let total = matched.len() as u64;
+        let page = matched
+            .into_iter()
+            .skip(filter.offset as usize)
+            .take(filter.limit.map(|l| l as usize).unwrap_or(usize::MAX))
+            .collect();
+        Ok((page, total))
+    }
+
+    /// Sessions whose message text contains `query` (case-insensitively),
+    /// each with a snippet of its newest match.
+    fn text_matches(&self, query: &str) -> Result<HashMap<String, String>> {
+        let mut found: HashMap<String, String> = HashMap::new();
+        if query.chars().count() >= 3 {
+            // A trigram phrase query: the index finds substrings.
+            let phrase = format!("\"{}\"", query.replace('"', "\"\""));
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT m.session_id, snippet(messages_fts, 0, '', '', '…', 64) \
+                     FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid \
+                     WHERE messages_fts MATCH ?1 ORDER BY messages_fts.rowid DESC",
+                )
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map([phrase], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(|e| self.err(e))?;
+            for row in rows {
+                let (session, snippet) = row.map_err(|e| self.err(e))?;
+                found.entry(session).or_insert(snippet);
+            }
+        } else {
+            // Too short for trigrams: scan (queries of one or two characters).
+            let pattern = format!("%{}%", escape_like(query));
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT session_id, content FROM messages \
+                     WHERE content LIKE ?1 ESCAPE '\\' ORDER BY id DESC",
+                )
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map([pattern], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(|e| self.err(e))?;
+            for row in rows {
+                let (session, content) = row.map_err(|e| self.err(e))?;
+                found
+                    .entry(session)
+                    .or_insert_with(|| snippet_around(&content, query));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Renames a session; a taken name is `NameTaken`.
+    pub fn rename(&mut self, key: &SessionKey, new_name: &str) -> Result<Session> {
+        let path = self.path.clone();
+        let tx = self.begin()?;
+        let map = |e: rusqlite::Error| {
+            if is_unique_violation(&e) {
+                StoreError::NameTaken(new_name.to_string())
+            } else {
+                crate::error::classify(&path, e)
+            }
+        };
+        let session = find_in(&tx, key).map_err(map)?.ok_or_else(|| StoreError::NotFound(key.clone()))?;
+        tx.execute(
+            "UPDATE sessions SET name = ?1, updated_at = ?2 WHERE id = ?3",
+            params![new_name, now_millis().max(to_millis(session.updated_at)), session.id],
+        )
+        .map_err(map)?;
+        let renamed = find_in(&tx, &SessionKey::Id(session.id)).map_err(map)?;
+        tx.commit().map_err(map)?;
+        Ok(renamed.expect("row exists"))
+    }
+
+    /// Changes provider, model, skill or metadata.
+    pub fn update(&mut self, key: &SessionKey, update: &SessionUpdate) -> Result<Session> {
+        let path = self.path.clone();
+        let map = |e| crate::error::classify(&path, e);
+        let tx = self.begin()?;
+        let session = find_in(&tx, key).map_err(map)?.ok_or_else(|| StoreError::NotFound(key.clone()))?;
+        if !update.is_empty() {
+            tx.execute(
+                "UPDATE sessions SET provider = COALESCE(?1, provider), model = COALESCE(?2, model), \
+                 skill = COALESCE(?3, skill), metadata = COALESCE(?4, metadata), updated_at = ?5 \
+                 WHERE id = ?6",
+                params![
+                    update.provider,
+                    update.model,
+                    update.skill,
+                    update.metadata.as_ref().map(|m| m.to_string()),
+                    now_millis().max(to_millis(session.updated_at)),
+                    session.id
+                ],
+            )
+            .map_err(map)?;
+        }
+        let updated = find_in(&tx, &SessionKey::Id(session.id)).map_err(map)?;
+        tx.commit().map_err(map)?;
+        Ok(updated.expect("row exists"))
+    }
+
+    /// Deletes a session with its messages, summaries and context.
+    pub fn delete(&mut self, key: &SessionKey) -> Result<Session> {
+        let path = self.path.clone();
+        let map = |e| crate::error::classify(&path, e);
+        let tx = self.begin()?;
+        let session = find_in(&tx, key).map_err(map)?.ok_or_else(|| StoreError::NotFound(key.clone()))?;
+        tx.execute("DELETE FROM sessions WHERE id = ?1", [&session.id]).map_err(map)?;
+        tx.commit().map_err(map)?;
+        Ok(session)
+    }
+
+    /// Deletes (or with `dry_run` only names) the sessions last updated at or
+    /// before `cutoff`, oldest first.
+    pub fn clean(&mut self, cutoff: DateTime<Utc>, dry_run: bool) -> Result<Vec<Session>> {
+        let path = self.path.clone();
+        let map = |e| crate::error::classify(&path, e);
+        let tx = self.begin()?;
+        let victims = {
+            let mut stmt = tx
+                .prepare(&format!(
+                    "SELECT {SESSION_COLUMNS} FROM sessions WHERE updated_at <= ?1 \
+                     ORDER BY updated_at ASC, rowid ASC"
+                ))
+                .map_err(map)?;
+            stmt.query_map([to_millis(cutoff)], session_from_row)
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(map)?
+        };
+        if !dry_run {
+            for s in &victims {
+                tx.execute("DELETE FROM sessions WHERE id = ?1", [&s.id]).map_err(map)?;
+            }
+        }
+        tx.commit().map_err(map)?;
+        Ok(victims)
+    }
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// About ten words of `content` around the first case-insensitive match.
+fn snippet_around(content: &str, query: &str) -> String {
+    let lower = content.to_lowercase();
+    let at = lower.find(&query.to_lowercase()).unwrap_or(0);
+    // `to_lowercase` can change byte lengths; fall back to char positions.
+    let chars: Vec<char> = content.chars().collect();
+    let char_at = lower[..at.min(lower.len())].chars().count().min(chars.len());
+    let start = char_at.saturating_sub(40);
+    let end = (char_at + 40).min(chars.len());
+    let mut s: String = chars[start..end].iter().collect();
+    if start > 0 {
+        s.insert(0, '…');
+    }
+    if end < chars.len() {
+        s.push('…');
+    }
+    s
+}
