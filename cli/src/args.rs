@@ -186,7 +186,7 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct CleanArgs {
     /// Delete sessions idle for longer than this: a whole number and h, d, w or m (30 days)
-    #[arg(long, value_name = "AGE")]
+    #[arg(long, value_name = "AGE", allow_hyphen_values = true)]
     pub older_than: String,
     /// Only list what would be deleted
     #[arg(long)]

@@ -42,7 +42,9 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// A header's value by (case-insensitive) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 }
 
@@ -98,7 +100,11 @@ impl Reply {
 
     /// A reply of these deltas with no usage on the wire.
     pub fn without_usage(deltas: &[&str]) -> Self {
-        Self { deltas: deltas.iter().map(|s| s.to_string()).collect(), input_tokens: None, output_tokens: None }
+        Self {
+            deltas: deltas.iter().map(|s| s.to_string()).collect(),
+            input_tokens: None,
+            output_tokens: None,
+        }
     }
 
     /// The whole text.
@@ -153,7 +159,12 @@ impl FakeProvider {
                 }
             })
         };
-        FakeProvider { port, state, stop, accept: Some(accept) }
+        FakeProvider {
+            port,
+            state,
+            stop,
+            accept: Some(accept),
+        }
     }
 
     /// `http://127.0.0.1:PORT`, to use as a provider's `base_url` (add `/v1` for OpenAI-style
@@ -243,12 +254,21 @@ fn read_request(conn: &TcpStream) -> std::io::Result<RecordedRequest> {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
-    let len = headers.get("content-length").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let len = headers
+        .get("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
     let mut body = vec![0u8; len];
     reader.read_exact(&mut body)?;
     let raw_body = String::from_utf8_lossy(&body).into_owned();
     let body = serde_json::from_str(&raw_body).unwrap_or(Value::Null);
-    Ok(RecordedRequest { method, path, headers, body, raw_body })
+    Ok(RecordedRequest {
+        method,
+        path,
+        headers,
+        body,
+        raw_body,
+    })
 }
 
 fn serve(mut conn: TcpStream, state: &Mutex<State>, delay: Duration) -> std::io::Result<()> {
@@ -257,25 +277,52 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, delay: Duration) -> std::io:
         let mut s = state.lock().unwrap();
         s.requests.push(req.clone());
         let fault = s.faults.pop_front();
-        let takes_reply = !matches!(fault, Some(Fault::Status500 | Fault::Status429 { .. } | Fault::Status401));
-        let reply = if takes_reply { s.replies.pop_front() } else { None };
+        let takes_reply = !matches!(
+            fault,
+            Some(Fault::Status500 | Fault::Status429 { .. } | Fault::Status401)
+        );
+        let reply = if takes_reply {
+            s.replies.pop_front()
+        } else {
+            None
+        };
         (fault, reply)
     };
     let Some((format, path_stream)) = format_of(&req.path) else {
-        return respond(&mut conn, 404, &[], br#"{"error":{"message":"no such path on the fake provider","type":"not_found"}}"#);
+        return respond(
+            &mut conn,
+            404,
+            &[],
+            br#"{"error":{"message":"no such path on the fake provider","type":"not_found"}}"#,
+        );
     };
     match fault {
-        Some(Fault::Status500) => return error_status(&mut conn, format, 500, "fake internal error", &[]),
+        Some(Fault::Status500) => {
+            return error_status(&mut conn, format, 500, "fake internal error", &[]);
+        }
         Some(Fault::Status429 { retry_after_secs }) => {
             let ra = retry_after_secs.to_string();
-            return error_status(&mut conn, format, 429, "fake rate limit", &[("retry-after", &ra)]);
+            return error_status(
+                &mut conn,
+                format,
+                429,
+                "fake rate limit",
+                &[("retry-after", &ra)],
+            );
         }
-        Some(Fault::Status401) => return error_status(&mut conn, format, 401, "fake: invalid key", &[]),
+        Some(Fault::Status401) => {
+            return error_status(&mut conn, format, 401, "fake: invalid key", &[]);
+        }
         Some(Fault::SlowFirstByte { ms }) => std::thread::sleep(Duration::from_millis(ms)),
         _ => {}
     }
     let reply = reply.unwrap_or_else(|| echo_reply(format, &req.body));
-    let stream = path_stream.unwrap_or_else(|| req.body.get("stream").and_then(Value::as_bool).unwrap_or(false));
+    let stream = path_stream.unwrap_or_else(|| {
+        req.body
+            .get("stream")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    });
     let model = model_of(format, &req);
     let (cut, bad) = match fault {
         Some(Fault::CutMidStream { after_deltas }) => (Some(after_deltas), None),
@@ -295,8 +342,17 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, delay: Duration) -> std::io:
             conn.flush()?;
             return conn.shutdown(Shutdown::Both);
         }
-        let body = if bad.is_some() { br#"{"choices": [ not json"#.to_vec() } else { body };
-        return respond(&mut conn, 200, &[("content-type", "application/json")], &body);
+        let body = if bad.is_some() {
+            br#"{"choices": [ not json"#.to_vec()
+        } else {
+            body
+        };
+        return respond(
+            &mut conn,
+            200,
+            &[("content-type", "application/json")],
+            &body,
+        );
     }
     let content_type = match format {
         Format::Ollama => "application/x-ndjson",
@@ -309,7 +365,12 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, delay: Duration) -> std::io:
     conn.write_all(head.as_bytes())?;
     conn.flush()?;
     let mut w = Chunked(&mut conn);
-    let frames = stream_frames(format, &model, &reply, req.body.get("stream_options").is_some());
+    let frames = stream_frames(
+        format,
+        &model,
+        &reply,
+        req.body.get("stream_options").is_some(),
+    );
     let mut deltas_sent = 0usize;
     for frame in frames {
         if let Frame::Delta(_) = frame {
@@ -354,7 +415,12 @@ impl Chunked<'_> {
     }
 }
 
-fn respond(conn: &mut TcpStream, status: u16, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<()> {
+fn respond(
+    conn: &mut TcpStream,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<()> {
     let reason = match status {
         200 => "OK",
         401 => "Unauthorized",
@@ -363,7 +429,10 @@ fn respond(conn: &mut TcpStream, status: u16, headers: &[(&str, &str)], body: &[
         500 => "Internal Server Error",
         _ => "Status",
     };
-    let mut head = format!("HTTP/1.1 {status} {reason}\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+    let mut head = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -375,10 +444,20 @@ fn respond(conn: &mut TcpStream, status: u16, headers: &[(&str, &str)], body: &[
     Ok(())
 }
 
-fn error_status(conn: &mut TcpStream, format: Format, status: u16, message: &str, extra: &[(&str, &str)]) -> std::io::Result<()> {
+fn error_status(
+    conn: &mut TcpStream,
+    format: Format,
+    status: u16,
+    message: &str,
+    extra: &[(&str, &str)],
+) -> std::io::Result<()> {
     let body = match format {
-        Format::OpenAi => json!({"error": {"message": message, "type": "fake_error", "code": status}}),
-        Format::Anthropic => json!({"type": "error", "error": {"type": "fake_error", "message": message}}),
+        Format::OpenAi => {
+            json!({"error": {"message": message, "type": "fake_error", "code": status}})
+        }
+        Format::Anthropic => {
+            json!({"type": "error", "error": {"type": "fake_error", "message": message}})
+        }
         Format::Ollama => json!({"error": message}),
         Format::Gemini => json!({"error": {"code": status, "message": message, "status": "FAKE"}}),
         Format::Bedrock => json!({"message": message}),
@@ -392,19 +471,31 @@ fn error_status(conn: &mut TcpStream, format: Format, status: u16, message: &str
 fn content_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        Value::Array(items) => items.iter().filter_map(|b| b.get("text").and_then(Value::as_str)).collect(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .collect(),
         _ => String::new(),
     }
 }
 
 /// The last user message of a request body, whatever its format.
 pub fn last_user_text(body: &Value) -> String {
-    let list = body.get("messages").or_else(|| body.get("contents")).and_then(Value::as_array);
+    let list = body
+        .get("messages")
+        .or_else(|| body.get("contents"))
+        .and_then(Value::as_array);
     list.into_iter()
         .flatten()
         .rev()
         .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-        .map(|m| content_text(m.get("content").or_else(|| m.get("parts")).unwrap_or(&Value::Null)))
+        .map(|m| {
+            content_text(
+                m.get("content")
+                    .or_else(|| m.get("parts"))
+                    .unwrap_or(&Value::Null),
+            )
+        })
         .unwrap_or_default()
 }
 
@@ -416,17 +507,29 @@ fn echo_reply(_format: Format, body: &Value) -> Reply {
     let n = chars.len().div_ceil(3).max(1);
     let deltas: Vec<String> = chars.chunks(n).map(|c| c.iter().collect()).collect();
     let output = deltas.len() as u64;
-    Reply { deltas, input_tokens: Some(body.to_string().len() as u64 / 4), output_tokens: Some(output) }
+    Reply {
+        deltas,
+        input_tokens: Some(body.to_string().len() as u64 / 4),
+        output_tokens: Some(output),
+    }
 }
 
 fn model_of(format: Format, req: &RecordedRequest) -> String {
     match format {
         Format::Gemini | Format::Bedrock => {
             let p = req.path.split('?').next().unwrap_or("");
-            let seg = p.rsplit('/').nth(if format == Format::Bedrock { 1 } else { 0 }).unwrap_or("");
+            let seg = p
+                .rsplit('/')
+                .nth(if format == Format::Bedrock { 1 } else { 0 })
+                .unwrap_or("");
             seg.split(':').next().unwrap_or(seg).to_string()
         }
-        _ => req.body.get("model").and_then(Value::as_str).unwrap_or("fake-model").to_string(),
+        _ => req
+            .body
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or("fake-model")
+            .to_string(),
     }
 }
 
@@ -457,14 +560,21 @@ fn whole_body(format: Format, model: &str, r: &Reply) -> Vec<u8> {
     };
     if r.has_usage() {
         match format {
-            Format::OpenAi => v["usage"] = json!({"prompt_tokens": i, "completion_tokens": o, "total_tokens": i + o}),
+            Format::OpenAi => {
+                v["usage"] =
+                    json!({"prompt_tokens": i, "completion_tokens": o, "total_tokens": i + o})
+            }
             Format::Anthropic => v["usage"] = json!({"input_tokens": i, "output_tokens": o}),
             Format::Ollama => {
                 v["prompt_eval_count"] = json!(i);
                 v["eval_count"] = json!(o);
             }
-            Format::Gemini => v["usageMetadata"] = json!({"promptTokenCount": i, "candidatesTokenCount": o, "totalTokenCount": i + o}),
-            Format::Bedrock => v["usage"] = json!({"inputTokens": i, "outputTokens": o, "totalTokens": i + o}),
+            Format::Gemini => {
+                v["usageMetadata"] = json!({"promptTokenCount": i, "candidatesTokenCount": o, "totalTokenCount": i + o})
+            }
+            Format::Bedrock => {
+                v["usage"] = json!({"inputTokens": i, "outputTokens": o, "totalTokens": i + o})
+            }
         }
     }
     v.to_string().into_bytes()
@@ -500,9 +610,15 @@ fn stream_frames(format: Format, model: &str, r: &Reply, openai_usage: bool) -> 
                 json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": model,
                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
             };
-            out.push(Frame::Other(sse(None, &chunk(json!({"role": "assistant", "content": ""}), Value::Null))));
+            out.push(Frame::Other(sse(
+                None,
+                &chunk(json!({"role": "assistant", "content": ""}), Value::Null),
+            )));
             for d in &r.deltas {
-                out.push(Frame::Delta(sse(None, &chunk(json!({"content": d}), Value::Null))));
+                out.push(Frame::Delta(sse(
+                    None,
+                    &chunk(json!({"content": d}), Value::Null),
+                )));
             }
             out.push(Frame::Other(sse(None, &chunk(json!({}), json!("stop")))));
             if openai_usage && r.has_usage() {
@@ -518,7 +634,10 @@ fn stream_frames(format: Format, model: &str, r: &Reply, openai_usage: bool) -> 
             if r.has_usage() {
                 message["usage"] = json!({"input_tokens": i, "output_tokens": 1});
             }
-            out.push(Frame::Other(sse(Some("message_start"), &json!({"type": "message_start", "message": message}))));
+            out.push(Frame::Other(sse(
+                Some("message_start"),
+                &json!({"type": "message_start", "message": message}),
+            )));
             out.push(Frame::Other(sse(
                 Some("content_block_start"),
                 &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
@@ -530,13 +649,19 @@ fn stream_frames(format: Format, model: &str, r: &Reply, openai_usage: bool) -> 
                     &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": d}}),
                 )));
             }
-            out.push(Frame::Other(sse(Some("content_block_stop"), &json!({"type": "content_block_stop", "index": 0}))));
+            out.push(Frame::Other(sse(
+                Some("content_block_stop"),
+                &json!({"type": "content_block_stop", "index": 0}),
+            )));
             let mut md = json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}});
             if r.has_usage() {
                 md["usage"] = json!({"output_tokens": o});
             }
             out.push(Frame::Other(sse(Some("message_delta"), &md)));
-            out.push(Frame::Other(sse(Some("message_stop"), &json!({"type": "message_stop"}))));
+            out.push(Frame::Other(sse(
+                Some("message_stop"),
+                &json!({"type": "message_stop"}),
+            )));
         }
         Format::Ollama => {
             for d in &r.deltas {
@@ -554,9 +679,14 @@ fn stream_frames(format: Format, model: &str, r: &Reply, openai_usage: bool) -> 
         }
         Format::Gemini => {
             let n = r.deltas.len();
-            let deltas: Vec<&str> = if n == 0 { vec![""] } else { r.deltas.iter().map(String::as_str).collect() };
+            let deltas: Vec<&str> = if n == 0 {
+                vec![""]
+            } else {
+                r.deltas.iter().map(String::as_str).collect()
+            };
             for (k, d) in deltas.iter().enumerate() {
-                let mut candidate = json!({"content": {"parts": [{"text": d}], "role": "model"}, "index": 0});
+                let mut candidate =
+                    json!({"content": {"parts": [{"text": d}], "role": "model"}, "index": 0});
                 let mut chunk = json!({"modelVersion": model});
                 if k + 1 == deltas.len() {
                     candidate["finishReason"] = json!("STOP");
@@ -566,20 +696,39 @@ fn stream_frames(format: Format, model: &str, r: &Reply, openai_usage: bool) -> 
                 }
                 chunk["candidates"] = json!([candidate]);
                 let bytes = sse(None, &chunk);
-                out.push(if n == 0 { Frame::Other(bytes) } else { Frame::Delta(bytes) });
+                out.push(if n == 0 {
+                    Frame::Other(bytes)
+                } else {
+                    Frame::Delta(bytes)
+                });
             }
         }
         Format::Bedrock => {
-            out.push(Frame::Other(event_frame("messageStart", json!({"role": "assistant"}).to_string().as_bytes())));
+            out.push(Frame::Other(event_frame(
+                "messageStart",
+                json!({"role": "assistant"}).to_string().as_bytes(),
+            )));
             for d in &r.deltas {
                 let p = json!({"contentBlockIndex": 0, "delta": {"text": d}});
-                out.push(Frame::Delta(event_frame("contentBlockDelta", p.to_string().as_bytes())));
+                out.push(Frame::Delta(event_frame(
+                    "contentBlockDelta",
+                    p.to_string().as_bytes(),
+                )));
             }
-            out.push(Frame::Other(event_frame("contentBlockStop", br#"{"contentBlockIndex":0}"#)));
-            out.push(Frame::Other(event_frame("messageStop", br#"{"stopReason":"end_turn"}"#)));
+            out.push(Frame::Other(event_frame(
+                "contentBlockStop",
+                br#"{"contentBlockIndex":0}"#,
+            )));
+            out.push(Frame::Other(event_frame(
+                "messageStop",
+                br#"{"stopReason":"end_turn"}"#,
+            )));
             if r.has_usage() {
                 let p = json!({"usage": {"inputTokens": i, "outputTokens": o, "totalTokens": i + o}, "metrics": {"latencyMs": 1}});
-                out.push(Frame::Other(event_frame("metadata", p.to_string().as_bytes())));
+                out.push(Frame::Other(event_frame(
+                    "metadata",
+                    p.to_string().as_bytes(),
+                )));
             }
         }
     }
@@ -599,7 +748,11 @@ fn invalid_chunk(format: Format) -> Vec<u8> {
 /// headers `:event-type`, `:content-type`, `:message-type`, the payload, then the CRC32 of all.
 pub fn event_frame(event_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut headers = Vec::new();
-    for (name, value) in [(":event-type", event_type), (":content-type", "application/json"), (":message-type", "event")] {
+    for (name, value) in [
+        (":event-type", event_type),
+        (":content-type", "application/json"),
+        (":message-type", "event"),
+    ] {
         headers.push(name.len() as u8);
         headers.extend_from_slice(name.as_bytes());
         headers.push(7); // string
@@ -625,10 +778,22 @@ mod tests {
 
     #[test]
     fn paths_pick_formats() {
-        assert_eq!(format_of("/v1/chat/completions"), Some((Format::OpenAi, None)));
-        assert_eq!(format_of("/openai/deployments/d/chat/completions?api-version=1"), Some((Format::OpenAi, None)));
-        assert_eq!(format_of("/v1beta/models/g:streamGenerateContent?alt=sse"), Some((Format::Gemini, Some(true))));
-        assert_eq!(format_of("/model/a%3A0/converse-stream"), Some((Format::Bedrock, Some(true))));
+        assert_eq!(
+            format_of("/v1/chat/completions"),
+            Some((Format::OpenAi, None))
+        );
+        assert_eq!(
+            format_of("/openai/deployments/d/chat/completions?api-version=1"),
+            Some((Format::OpenAi, None))
+        );
+        assert_eq!(
+            format_of("/v1beta/models/g:streamGenerateContent?alt=sse"),
+            Some((Format::Gemini, Some(true)))
+        );
+        assert_eq!(
+            format_of("/model/a%3A0/converse-stream"),
+            Some((Format::Bedrock, Some(true)))
+        );
         assert_eq!(format_of("/nope"), None);
     }
 
@@ -645,7 +810,13 @@ mod tests {
     #[test]
     fn event_frame_layout() {
         let f = event_frame("metadata", b"{}");
-        assert_eq!(u32::from_be_bytes(f[0..4].try_into().unwrap()) as usize, f.len());
-        assert_eq!(crc32fast::hash(&f[..f.len() - 4]), u32::from_be_bytes(f[f.len() - 4..].try_into().unwrap()));
+        assert_eq!(
+            u32::from_be_bytes(f[0..4].try_into().unwrap()) as usize,
+            f.len()
+        );
+        assert_eq!(
+            crc32fast::hash(&f[..f.len() - 4]),
+            u32::from_be_bytes(f[f.len() - 4..].try_into().unwrap())
+        );
     }
 }

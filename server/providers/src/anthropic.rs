@@ -7,7 +7,9 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use crate::http::{Acc, Transport, drive_sse, json_error_text, parse_chunk, u64_at};
-use crate::registry::{ANTHROPIC_DEFAULT_MAX_TOKENS, ProviderKind, ProviderSettings, base_url, read_key};
+use crate::registry::{
+    ANTHROPIC_DEFAULT_MAX_TOKENS, ProviderKind, ProviderSettings, base_url, read_key,
+};
 use crate::{ChatRequest, Completion, Provider, ProviderError, Role, StreamEvent, merged_system};
 
 /// The API version header this module speaks.
@@ -27,7 +29,9 @@ impl Anthropic {
         if reqwest::header::HeaderValue::from_str(&key).is_err() {
             return Err(ProviderError::Config {
                 provider: settings.name.clone(),
-                reason: format!("the value of {var} contains characters an HTTP header cannot carry"),
+                reason: format!(
+                    "the value of {var} contains characters an HTTP header cannot carry"
+                ),
             });
         }
         Ok(Self {
@@ -38,8 +42,13 @@ impl Anthropic {
         })
     }
 
-    async fn run(&self, req: &ChatRequest, sink: &mut (dyn FnMut(StreamEvent) + Send)) -> Result<Completion, ProviderError> {
-        let body = serde_json::to_vec(&request_body(req, self.max_tokens)).expect("a JSON value serialises");
+    async fn run(
+        &self,
+        req: &ChatRequest,
+        sink: &mut (dyn FnMut(StreamEvent) + Send),
+    ) -> Result<Completion, ProviderError> {
+        let body = serde_json::to_vec(&request_body(req, self.max_tokens))
+            .expect("a JSON value serialises");
         let t = &self.transport;
         let (resp, started) = t
             .send(&self.url, || {
@@ -54,17 +63,31 @@ impl Anthropic {
         if !req.stream {
             let v = t.read_json(resp, started).await?;
             let mut acc = Acc::default();
-            for block in v.get("content").and_then(Value::as_array).into_iter().flatten() {
+            for block in v
+                .get("content")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if block.get("type").and_then(Value::as_str) == Some("text") {
-                    acc.delta(block.get("text").and_then(Value::as_str).unwrap_or(""), sink);
+                    acc.delta(
+                        block.get("text").and_then(Value::as_str).unwrap_or(""),
+                        sink,
+                    );
                 }
             }
-            acc.stop_reason = v.get("stop_reason").and_then(Value::as_str).map(str::to_string);
+            acc.stop_reason = v
+                .get("stop_reason")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             acc.input_tokens = u64_at(&v, "/usage/input_tokens");
             acc.output_tokens = u64_at(&v, "/usage/output_tokens");
             return Ok(acc.finish(sink));
         }
-        drive_sse(t, resp, sink, |acc, event, data, sink| on_event(t, acc, event, data, sink)).await
+        drive_sse(t, resp, sink, |acc, event, data, sink| {
+            on_event(t, acc, event, data, sink)
+        })
+        .await
     }
 }
 

@@ -26,8 +26,13 @@ pub(crate) fn deployment_url(settings: &ProviderSettings) -> Result<String, Prov
         });
     }
     let deployment = settings.deployment.as_deref().unwrap_or(&settings.model);
-    let version = settings.api_version.as_deref().unwrap_or(AZURE_DEFAULT_API_VERSION);
-    Ok(format!("{base}/openai/deployments/{deployment}/chat/completions?api-version={version}"))
+    let version = settings
+        .api_version
+        .as_deref()
+        .unwrap_or(AZURE_DEFAULT_API_VERSION);
+    Ok(format!(
+        "{base}/openai/deployments/{deployment}/chat/completions?api-version={version}"
+    ))
 }
 
 #[cfg(test)]
@@ -39,7 +44,10 @@ mod tests {
     fn url_from_deployment_or_model() {
         let mut s = ProviderSettings::new("azure", ProviderKind::AzureOpenAi);
         let err = deployment_url(&s).unwrap_err();
-        assert!(err.to_string().contains("ai.providers.azure.base_url"), "{err}");
+        assert!(
+            err.to_string().contains("ai.providers.azure.base_url"),
+            "{err}"
+        );
         s.base_url = Some("https://x.openai.azure.com/".into());
         assert_eq!(
             deployment_url(&s).unwrap(),
@@ -47,6 +55,10 @@ mod tests {
         );
         s.deployment = Some("prod".into());
         s.api_version = Some("2025-01-01-preview".into());
-        assert!(deployment_url(&s).unwrap().ends_with("/deployments/prod/chat/completions?api-version=2025-01-01-preview"));
+        assert!(
+            deployment_url(&s)
+                .unwrap()
+                .ends_with("/deployments/prod/chat/completions?api-version=2025-01-01-preview")
+        );
     }
 }

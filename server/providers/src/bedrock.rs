@@ -19,7 +19,9 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use crate::http::{Acc, Transport, parse_chunk, u64_at};
-use crate::registry::{BEDROCK_DEFAULT_REGION, ProviderKind, ProviderSettings, defaults, env_nonempty};
+use crate::registry::{
+    BEDROCK_DEFAULT_REGION, ProviderKind, ProviderSettings, defaults, env_nonempty,
+};
 use crate::{ChatRequest, Completion, Provider, ProviderError, Role, StreamEvent, merged_system};
 
 /// The variable a Bedrock API key is read from when `api_key_env` is not set.
@@ -50,15 +52,27 @@ pub(crate) struct Bedrock {
 
 impl Bedrock {
     pub fn new(settings: &ProviderSettings) -> Result<Self, ProviderError> {
-        let missing = |variable: &str| ProviderError::MissingKey { provider: settings.name.clone(), variable: variable.into() };
+        let missing = |variable: &str| ProviderError::MissingKey {
+            provider: settings.name.clone(),
+            variable: variable.into(),
+        };
         let (auth, credential) = if let Some(var) = &settings.api_key_env {
             let token = env_nonempty(var).ok_or_else(|| missing(var))?;
-            (Auth::Bearer(token.trim().to_string()), format!("the Bedrock API key in ${var}"))
+            (
+                Auth::Bearer(token.trim().to_string()),
+                format!("the Bedrock API key in ${var}"),
+            )
         } else if let Some(token) = env_nonempty(BEDROCK_BEARER_ENV) {
-            (Auth::Bearer(token.trim().to_string()), format!("the Bedrock API key in ${BEDROCK_BEARER_ENV}"))
+            (
+                Auth::Bearer(token.trim().to_string()),
+                format!("the Bedrock API key in ${BEDROCK_BEARER_ENV}"),
+            )
         } else {
             let (creds, source) = find_credentials().ok_or_else(|| missing(MISSING))?;
-            (Auth::SigV4(creds), format!("the AWS credentials from {source}"))
+            (
+                Auth::SigV4(creds),
+                format!("the AWS credentials from {source}"),
+            )
         };
         let region = settings
             .region
@@ -69,7 +83,11 @@ impl Bedrock {
         let base = settings
             .base_url
             .clone()
-            .unwrap_or_else(|| defaults(ProviderKind::Bedrock).base_url.replace("{region}", &region))
+            .unwrap_or_else(|| {
+                defaults(ProviderKind::Bedrock)
+                    .base_url
+                    .replace("{region}", &region)
+            })
             .trim_end_matches('/')
             .to_string();
         Ok(Self {
@@ -83,12 +101,19 @@ impl Bedrock {
 
     fn request(&self, url: &str, body: &[u8]) -> Result<reqwest::RequestBuilder, ProviderError> {
         let t = &self.transport;
-        let mut builder = t.client.post(url).header("content-type", "application/json").body(body.to_vec());
+        let mut builder = t
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_vec());
         match &self.auth {
             Auth::Bearer(token) => builder = builder.bearer_auth(token),
             Auth::SigV4(creds) => {
                 for (name, value) in sign(creds, &self.region, url, body, SystemTime::now())
-                    .map_err(|reason| ProviderError::Config { provider: t.name.clone(), reason })?
+                    .map_err(|reason| ProviderError::Config {
+                        provider: t.name.clone(),
+                        reason,
+                    })?
                 {
                     builder = builder.header(name, value);
                 }
@@ -97,20 +122,33 @@ impl Bedrock {
         Ok(builder)
     }
 
-    async fn run(&self, req: &ChatRequest, sink: &mut (dyn FnMut(StreamEvent) + Send)) -> Result<Completion, ProviderError> {
+    async fn run(
+        &self,
+        req: &ChatRequest,
+        sink: &mut (dyn FnMut(StreamEvent) + Send),
+    ) -> Result<Completion, ProviderError> {
         let url = endpoint(&self.base, &req.model, req.stream);
-        let body = serde_json::to_vec(&request_body(req, self.max_tokens)).expect("a JSON value serialises");
+        let body = serde_json::to_vec(&request_body(req, self.max_tokens))
+            .expect("a JSON value serialises");
         let t = &self.transport;
         let (resp, started) = t.send(&url, || self.request(&url, &body)).await?;
         let mut acc = Acc::default();
         if !req.stream {
             let v = t.read_json(resp, started).await?;
-            for block in v.pointer("/output/message/content").and_then(Value::as_array).into_iter().flatten() {
+            for block in v
+                .pointer("/output/message/content")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(text) = block.get("text").and_then(Value::as_str) {
                     acc.delta(text, sink);
                 }
             }
-            acc.stop_reason = v.get("stopReason").and_then(Value::as_str).map(str::to_string);
+            acc.stop_reason = v
+                .get("stopReason")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             acc.input_tokens = u64_at(&v, "/usage/inputTokens");
             acc.output_tokens = u64_at(&v, "/usage/outputTokens");
             return Ok(acc.finish(sink));
@@ -130,7 +168,11 @@ impl Bedrock {
                             break 'read;
                         }
                     }
-                    Err(e) => return Err(t.stream_err(format!("an event-stream frame is malformed: {e}"))),
+                    Err(e) => {
+                        return Err(
+                            t.stream_err(format!("an event-stream frame is malformed: {e}"))
+                        );
+                    }
                 }
             }
         }
@@ -152,7 +194,14 @@ pub(crate) fn endpoint(base: &str, model: &str, stream: bool) -> String {
             id.push_str(&format!("%{b:02X}"));
         }
     }
-    format!("{base}/model/{id}/{}", if stream { "converse-stream" } else { "converse" })
+    format!(
+        "{base}/model/{id}/{}",
+        if stream {
+            "converse-stream"
+        } else {
+            "converse"
+        }
+    )
 }
 
 /// The request body for `req`.
@@ -213,7 +262,11 @@ fn on_message(
         }
     }
     let event = header(msg, ":event-type").unwrap_or("");
-    let v = if payload.trim().is_empty() { Value::Null } else { parse_chunk(t, &payload)? };
+    let v = if payload.trim().is_empty() {
+        Value::Null
+    } else {
+        parse_chunk(t, &payload)?
+    };
     match event {
         "contentBlockDelta" => {
             if let Some(text) = v.pointer("/delta/text").and_then(Value::as_str) {
@@ -222,7 +275,10 @@ fn on_message(
         }
         "messageStop" => {
             *stopped = true;
-            acc.stop_reason = v.get("stopReason").and_then(Value::as_str).map(str::to_string);
+            acc.stop_reason = v
+                .get("stopReason")
+                .and_then(Value::as_str)
+                .map(str::to_string);
         }
         "metadata" => {
             acc.input_tokens = u64_at(&v, "/usage/inputTokens");
@@ -262,18 +318,25 @@ pub(crate) fn sign(
         .map_err(|e| format!("the request could not be signed: {e}"))?
         .into();
     let headers = [("content-type", "application/json")];
-    let signable = SignableRequest::new("POST", url, headers.into_iter(), SignableBody::Bytes(body))
-        .map_err(|e| format!("the request could not be signed: {e}"))?;
+    let signable =
+        SignableRequest::new("POST", url, headers.into_iter(), SignableBody::Bytes(body))
+            .map_err(|e| format!("the request could not be signed: {e}"))?;
     let (instructions, _) = sign(signable, &params)
         .map_err(|e| format!("the request could not be signed: {e}"))?
         .into_parts();
-    Ok(instructions.headers().map(|(n, v)| (n.to_string(), v.to_string())).collect())
+    Ok(instructions
+        .headers()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect())
 }
 
 /// Credentials from the environment, else from the shared credentials file; with where they
 /// came from (never the values).
 fn find_credentials() -> Option<(AwsCredentials, String)> {
-    if let (Some(id), Some(secret)) = (env_nonempty("AWS_ACCESS_KEY_ID"), env_nonempty("AWS_SECRET_ACCESS_KEY")) {
+    if let (Some(id), Some(secret)) = (
+        env_nonempty("AWS_ACCESS_KEY_ID"),
+        env_nonempty("AWS_SECRET_ACCESS_KEY"),
+    ) {
         let creds = AwsCredentials {
             access_key_id: id.trim().into(),
             secret_access_key: secret.trim().into(),
@@ -307,7 +370,8 @@ pub(crate) fn parse_profile(text: &str, profile: &str) -> Option<AwsCredentials>
         }
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             let name = name.trim();
-            in_section = name == profile || name.strip_prefix("profile ").map(str::trim) == Some(profile);
+            in_section =
+                name == profile || name.strip_prefix("profile ").map(str::trim) == Some(profile);
             continue;
         }
         if !in_section {
@@ -335,7 +399,9 @@ pub(crate) fn credentials_present(api_key_env: Option<&str>) -> Result<(), Strin
     match api_key_env {
         Some(var) if env_nonempty(var).is_some() => Ok(()),
         Some(var) => Err(var.to_string()),
-        None if env_nonempty(BEDROCK_BEARER_ENV).is_some() || find_credentials().is_some() => Ok(()),
+        None if env_nonempty(BEDROCK_BEARER_ENV).is_some() || find_credentials().is_some() => {
+            Ok(())
+        }
         None => Err(MISSING.to_string()),
     }
 }
@@ -391,7 +457,14 @@ mod tests {
     fn profiles_are_found_by_name() {
         let text = "# c\n[default]\naws_access_key_id = AK\naws_secret_access_key=SK\n\n[profile work]\naws_access_key_id=W\naws_secret_access_key=WS\naws_session_token = T\n[empty]\n";
         let d = parse_profile(text, "default").unwrap();
-        assert_eq!((d.access_key_id.as_str(), d.secret_access_key.as_str(), d.session_token), ("AK", "SK", None));
+        assert_eq!(
+            (
+                d.access_key_id.as_str(),
+                d.secret_access_key.as_str(),
+                d.session_token
+            ),
+            ("AK", "SK", None)
+        );
         let w = parse_profile(text, "work").unwrap();
         assert_eq!(w.session_token.as_deref(), Some("T"));
         assert!(parse_profile(text, "empty").is_none());
@@ -400,11 +473,35 @@ mod tests {
 
     #[test]
     fn signing_produces_authorization_for_bedrock() {
-        let creds = AwsCredentials { access_key_id: "AKIDEXAMPLE".into(), secret_access_key: "secret".into(), session_token: Some("tok".into()) };
-        let headers = sign(&creds, "us-west-2", "https://bedrock-runtime.us-west-2.amazonaws.com/model/a%3A0/converse", b"{}", SystemTime::UNIX_EPOCH).unwrap();
-        let auth = &headers.iter().find(|(n, _)| n == "authorization").unwrap().1;
-        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/19700101/us-west-2/bedrock/aws4_request"), "{auth}");
-        assert!(headers.iter().any(|(n, v)| n == "x-amz-security-token" && v == "tok"));
+        let creds = AwsCredentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "secret".into(),
+            session_token: Some("tok".into()),
+        };
+        let headers = sign(
+            &creds,
+            "us-west-2",
+            "https://bedrock-runtime.us-west-2.amazonaws.com/model/a%3A0/converse",
+            b"{}",
+            SystemTime::UNIX_EPOCH,
+        )
+        .unwrap();
+        let auth = &headers
+            .iter()
+            .find(|(n, _)| n == "authorization")
+            .unwrap()
+            .1;
+        assert!(
+            auth.starts_with(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/19700101/us-west-2/bedrock/aws4_request"
+            ),
+            "{auth}"
+        );
+        assert!(
+            headers
+                .iter()
+                .any(|(n, v)| n == "x-amz-security-token" && v == "tok")
+        );
         assert!(headers.iter().any(|(n, _)| n == "x-amz-date"));
     }
 }

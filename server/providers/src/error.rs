@@ -24,7 +24,9 @@ pub enum ProviderError {
         reason: String,
     },
     /// No connection could be made: refused, DNS failure or connect timeout.
-    #[error("cannot reach provider {provider} at {url} ({reason}): check that it is running and that ai.providers.{provider}.base_url is right")]
+    #[error(
+        "cannot reach provider {provider} at {url} ({reason}): check that it is running and that ai.providers.{provider}.base_url is right"
+    )]
     Unreachable {
         /// Config name of the provider.
         provider: String,
@@ -34,7 +36,9 @@ pub enum ProviderError {
         reason: String,
     },
     /// The provider refused the credential (HTTP 401 or 403).
-    #[error("provider {provider} refused {credential} (HTTP {status}): check that it is valid and allowed to use this model")]
+    #[error(
+        "provider {provider} refused {credential} (HTTP {status}): check that it is valid and allowed to use this model"
+    )]
     Unauthorized {
         /// Config name of the provider.
         provider: String,
@@ -81,7 +85,11 @@ fn http_hint(retryable: bool, retry_after_ms: Option<u64>) -> String {
     let mut s = String::new();
     match (retryable, retry_after_ms) {
         (true, Some(ms)) => {
-            let _ = write!(s, "; it asked to wait {}, try again then", secs(ms as f64 / 1000.0));
+            let _ = write!(
+                s,
+                "; it asked to wait {}, try again then",
+                secs(ms as f64 / 1000.0)
+            );
         }
         (true, None) => s.push_str("; try again in a moment"),
         _ => {}
@@ -152,7 +160,10 @@ mod tests {
     #[test]
     fn messages_have_no_trailing_period_and_name_what_to_do() {
         let errs = [
-            ProviderError::MissingKey { provider: "openai".into(), variable: "OPENAI_API_KEY".into() },
+            ProviderError::MissingKey {
+                provider: "openai".into(),
+                variable: "OPENAI_API_KEY".into(),
+            },
             ProviderError::Http {
                 provider: "openai".into(),
                 status: 429,
@@ -160,7 +171,10 @@ mod tests {
                 retryable: true,
                 retry_after_ms: Some(2000),
             },
-            ProviderError::Timeout { provider: "ollama".into(), after_secs: 0.2 },
+            ProviderError::Timeout {
+                provider: "ollama".into(),
+                after_secs: 0.2,
+            },
         ];
         for e in &errs {
             let s = e.to_string();

@@ -25,7 +25,9 @@ impl Gemini {
         if reqwest::header::HeaderValue::from_str(&key).is_err() {
             return Err(ProviderError::Config {
                 provider: settings.name.clone(),
-                reason: format!("the value of {var} contains characters an HTTP header cannot carry"),
+                reason: format!(
+                    "the value of {var} contains characters an HTTP header cannot carry"
+                ),
             });
         }
         Ok(Self {
@@ -36,9 +38,14 @@ impl Gemini {
         })
     }
 
-    async fn run(&self, req: &ChatRequest, sink: &mut (dyn FnMut(StreamEvent) + Send)) -> Result<Completion, ProviderError> {
+    async fn run(
+        &self,
+        req: &ChatRequest,
+        sink: &mut (dyn FnMut(StreamEvent) + Send),
+    ) -> Result<Completion, ProviderError> {
         let url = endpoint(&self.base, &req.model, req.stream);
-        let body = serde_json::to_vec(&request_body(req, self.max_tokens)).expect("a JSON value serialises");
+        let body = serde_json::to_vec(&request_body(req, self.max_tokens))
+            .expect("a JSON value serialises");
         let t = &self.transport;
         let (resp, started) = t
             .send(&url, || {
@@ -101,13 +108,23 @@ pub(crate) fn request_body(req: &ChatRequest, default_max: Option<u32>) -> Value
 
 /// One `GenerateContentResponse` (a stream chunk or the whole reply). Thought parts are
 /// skipped; the reply is done once a candidate has a finish reason or the prompt was blocked.
-fn on_response(t: &Transport, acc: &mut Acc, v: &Value, sink: &mut (dyn FnMut(StreamEvent) + Send)) -> Result<(), ProviderError> {
+fn on_response(
+    t: &Transport,
+    acc: &mut Acc,
+    v: &Value,
+    sink: &mut (dyn FnMut(StreamEvent) + Send),
+) -> Result<(), ProviderError> {
     if v.get("error").is_some() {
         let msg = json_error_text(v).unwrap_or_else(|| "unknown error".into());
         return Err(t.stream_err(format!("the provider sent an error: {msg}")));
     }
     if let Some(candidate) = v.pointer("/candidates/0") {
-        for part in candidate.pointer("/content/parts").and_then(Value::as_array).into_iter().flatten() {
+        for part in candidate
+            .pointer("/content/parts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if part.get("thought").and_then(Value::as_bool) == Some(true) {
                 continue;
             }
@@ -119,7 +136,10 @@ fn on_response(t: &Transport, acc: &mut Acc, v: &Value, sink: &mut (dyn FnMut(St
             acc.stop_reason = Some(reason.to_string());
             acc.done = true;
         }
-    } else if let Some(reason) = v.pointer("/promptFeedback/blockReason").and_then(Value::as_str) {
+    } else if let Some(reason) = v
+        .pointer("/promptFeedback/blockReason")
+        .and_then(Value::as_str)
+    {
         acc.stop_reason = Some(reason.to_string());
         acc.done = true;
     }
@@ -158,7 +178,10 @@ mod tests {
         let req = ChatRequest {
             model: "gemini-2.5-flash".into(),
             system: Some("s".into()),
-            messages: vec![ChatMessage::new(Role::User, "u"), ChatMessage::new(Role::Assistant, "a")],
+            messages: vec![
+                ChatMessage::new(Role::User, "u"),
+                ChatMessage::new(Role::Assistant, "a"),
+            ],
             max_tokens: Some(5),
             stream: true,
         };
@@ -173,7 +196,13 @@ mod tests {
                 "generationConfig": {"maxOutputTokens": 5}
             })
         );
-        assert_eq!(endpoint("B", "models/g", true), "B/v1beta/models/g:streamGenerateContent?alt=sse");
-        assert_eq!(endpoint("B", "g", false), "B/v1beta/models/g:generateContent");
+        assert_eq!(
+            endpoint("B", "models/g", true),
+            "B/v1beta/models/g:streamGenerateContent?alt=sse"
+        );
+        assert_eq!(
+            endpoint("B", "g", false),
+            "B/v1beta/models/g:generateContent"
+        );
     }
 }

@@ -94,11 +94,20 @@ impl Transport {
     }
 
     /// Reads a whole non-streaming body as JSON, within the idle budget of the attempt.
-    pub async fn read_json(&self, resp: reqwest::Response, started: Instant) -> Result<Value, ProviderError> {
+    pub async fn read_json(
+        &self,
+        resp: reqwest::Response,
+        started: Instant,
+    ) -> Result<Value, ProviderError> {
         let deadline = tokio::time::Instant::from_std(started + self.idle_timeout);
         let bytes = match tokio::time::timeout_at(deadline, resp.bytes()).await {
             Err(_) => return Err(self.timeout()),
-            Ok(Err(e)) => return Err(self.stream_err(format!("the connection failed while reading the reply: {}", root_cause(&e)))),
+            Ok(Err(e)) => {
+                return Err(self.stream_err(format!(
+                    "the connection failed while reading the reply: {}",
+                    root_cause(&e)
+                )));
+            }
             Ok(Ok(b)) => b,
         };
         serde_json::from_slice(&bytes)
@@ -140,24 +149,45 @@ impl Transport {
 
     /// A [`ProviderError::Stream`] for this provider.
     pub fn stream_err(&self, reason: impl Into<String>) -> ProviderError {
-        ProviderError::Stream { provider: self.name.clone(), reason: reason.into() }
+        ProviderError::Stream {
+            provider: self.name.clone(),
+            reason: reason.into(),
+        }
     }
 
     fn timeout(&self) -> ProviderError {
-        ProviderError::Timeout { provider: self.name.clone(), after_secs: self.idle_timeout.as_secs_f64() }
+        ProviderError::Timeout {
+            provider: self.name.clone(),
+            after_secs: self.idle_timeout.as_secs_f64(),
+        }
     }
 
     fn send_error(&self, url: &str, e: &reqwest::Error) -> ProviderError {
         if e.is_connect() || e.is_timeout() {
-            let reason = if e.is_timeout() { "connection timed out".to_string() } else { root_cause(e) };
-            ProviderError::Unreachable { provider: self.name.clone(), url: url.to_string(), reason }
+            let reason = if e.is_timeout() {
+                "connection timed out".to_string()
+            } else {
+                root_cause(e)
+            };
+            ProviderError::Unreachable {
+                provider: self.name.clone(),
+                url: url.to_string(),
+                reason,
+            }
         } else {
-            self.stream_err(format!("the request failed before a reply arrived ({})", root_cause(e)))
+            self.stream_err(format!(
+                "the request failed before a reply arrived ({})",
+                root_cause(e)
+            ))
         }
     }
 
     /// Turns a non-success response into its error, reading its body for the provider's text.
-    async fn status_error(&self, resp: reqwest::Response, started: Instant) -> Result<ProviderError, ProviderError> {
+    async fn status_error(
+        &self,
+        resp: reqwest::Response,
+        started: Instant,
+    ) -> Result<ProviderError, ProviderError> {
         let status = resp.status().as_u16();
         let retry_after_ms = retry_after(resp.headers());
         let deadline = tokio::time::Instant::from_std(started + self.idle_timeout);
@@ -168,7 +198,11 @@ impl Transport {
         };
         tracing::debug!(provider = %self.name, status, "error status");
         Ok(if status == 401 || status == 403 {
-            ProviderError::Unauthorized { provider: self.name.clone(), status, credential: self.credential.clone() }
+            ProviderError::Unauthorized {
+                provider: self.name.clone(),
+                status,
+                credential: self.credential.clone(),
+            }
         } else {
             let retryable = status == 408 || status == 429 || status >= 500;
             ProviderError::Http {
@@ -184,25 +218,40 @@ impl Transport {
 
 /// How long to wait before the next attempt after `err`, or `None` when it is not retried.
 fn retry_wait(err: &ProviderError, attempt: u32) -> Option<Duration> {
-    let backoff = BASE_BACKOFF.saturating_mul(1u32 << attempt.min(16)).min(MAX_BACKOFF);
+    let backoff = BASE_BACKOFF
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(MAX_BACKOFF);
     match err {
         ProviderError::Unreachable { .. } => Some(backoff),
-        ProviderError::Http { retryable: true, retry_after_ms: Some(ms), .. } => {
+        ProviderError::Http {
+            retryable: true,
+            retry_after_ms: Some(ms),
+            ..
+        } => {
             let asked = Duration::from_millis(*ms);
             (asked <= MAX_RETRY_AFTER).then_some(asked)
         }
-        ProviderError::Http { retryable: true, .. } => Some(backoff),
+        ProviderError::Http {
+            retryable: true, ..
+        } => Some(backoff),
         _ => None,
     }
 }
 
 /// `retry-after-ms` (OpenAI, Azure) or `Retry-After` in seconds.
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
         return Some(ms.max(0.0) as u64);
     }
-    get("retry-after").and_then(|v| v.parse::<f64>().ok()).map(|s| (s.max(0.0) * 1000.0) as u64)
+    get("retry-after")
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|s| (s.max(0.0) * 1000.0) as u64)
 }
 
 /// The provider's error text from a JSON error body (`error.message`, `error` as a string,
@@ -223,17 +272,20 @@ pub(crate) fn error_message(body: &[u8]) -> Option<String> {
 
 /// The error text inside a JSON value, in any of the shapes providers use.
 pub(crate) fn json_error_text(v: &Value) -> Option<String> {
-    let v = if let Value::Array(items) = v { items.first()? } else { v };
+    let v = if let Value::Array(items) = v {
+        items.first()?
+    } else {
+        v
+    };
     let from = |e: &Value| -> Option<String> {
         match e {
             Value::String(s) => Some(s.clone()),
-            Value::Object(_) => e
-                .get("message")
-                .and_then(Value::as_str)
-                .map(|m| match e.get("type").and_then(Value::as_str) {
+            Value::Object(_) => e.get("message").and_then(Value::as_str).map(|m| {
+                match e.get("type").and_then(Value::as_str) {
                     Some(t) if !m.contains(t) => format!("{t}: {m}"),
                     _ => m.to_string(),
-                }),
+                }
+            }),
             _ => None,
         }
     };
@@ -292,12 +344,19 @@ impl Acc {
     pub fn finish(self, sink: &mut (dyn FnMut(StreamEvent) + Send)) -> Completion {
         let usage = match (self.input_tokens, self.output_tokens) {
             (None, None) => None,
-            (i, o) => Some(Usage { input_tokens: i.unwrap_or(0), output_tokens: o.unwrap_or(0) }),
+            (i, o) => Some(Usage {
+                input_tokens: i.unwrap_or(0),
+                output_tokens: o.unwrap_or(0),
+            }),
         };
         if let Some(u) = usage {
             sink(StreamEvent::Usage(u));
         }
-        Completion { text: self.text, usage, stop_reason: self.stop_reason }
+        Completion {
+            text: self.text,
+            usage,
+            stop_reason: self.stop_reason,
+        }
     }
 }
 
@@ -308,7 +367,12 @@ pub(crate) async fn drive_sse(
     t: &Transport,
     resp: reqwest::Response,
     sink: &mut (dyn FnMut(StreamEvent) + Send),
-    mut on_event: impl FnMut(&mut Acc, &str, &str, &mut (dyn FnMut(StreamEvent) + Send)) -> Result<(), ProviderError>,
+    mut on_event: impl FnMut(
+        &mut Acc,
+        &str,
+        &str,
+        &mut (dyn FnMut(StreamEvent) + Send),
+    ) -> Result<(), ProviderError>,
 ) -> Result<Completion, ProviderError> {
     use eventsource_stream::{EventStreamError, Eventsource};
     let mut events = t.body_stream(resp).eventsource();
@@ -333,7 +397,10 @@ pub(crate) async fn drive_sse(
 /// Parses one stream chunk as JSON, or says which chunk was not.
 pub(crate) fn parse_chunk(t: &Transport, data: &str) -> Result<Value, ProviderError> {
     serde_json::from_str(data).map_err(|e| {
-        t.stream_err(format!("a stream chunk is not valid JSON ({e}): {}", truncate(data, 80)))
+        t.stream_err(format!(
+            "a stream chunk is not valid JSON ({e}): {}",
+            truncate(data, 80)
+        ))
     })
 }
 
@@ -349,12 +416,30 @@ mod tests {
     #[test]
     fn error_text_from_each_providers_shape() {
         let cases: &[(&str, Option<&str>)] = &[
-            (r#"{"error":{"message":"Incorrect API key","type":"invalid_request_error"}}"#, Some("invalid_request_error: Incorrect API key")),
-            (r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#, Some("overloaded_error: Overloaded")),
-            (r#"{"error":"model 'x' not found"}"#, Some("model 'x' not found")),
-            (r#"{"error":{"code":404,"message":"models/x is not found","status":"NOT_FOUND"}}"#, Some("models/x is not found")),
-            (r#"[{"error":{"code":429,"message":"quota"}}]"#, Some("quota")),
-            (r#"{"message":"The security token included in the request is invalid."}"#, Some("The security token included in the request is invalid.")),
+            (
+                r#"{"error":{"message":"Incorrect API key","type":"invalid_request_error"}}"#,
+                Some("invalid_request_error: Incorrect API key"),
+            ),
+            (
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+                Some("overloaded_error: Overloaded"),
+            ),
+            (
+                r#"{"error":"model 'x' not found"}"#,
+                Some("model 'x' not found"),
+            ),
+            (
+                r#"{"error":{"code":404,"message":"models/x is not found","status":"NOT_FOUND"}}"#,
+                Some("models/x is not found"),
+            ),
+            (
+                r#"[{"error":{"code":429,"message":"quota"}}]"#,
+                Some("quota"),
+            ),
+            (
+                r#"{"message":"The security token included in the request is invalid."}"#,
+                Some("The security token included in the request is invalid."),
+            ),
             ("upstream connect error", Some("upstream connect error")),
             ("<html>502</html>", None),
             ("", None),
@@ -362,7 +447,13 @@ mod tests {
         for (body, want) in cases {
             assert_eq!(error_message(body.as_bytes()).as_deref(), *want, "{body}");
         }
-        assert_eq!(error_message("x".repeat(400).as_bytes()).unwrap().chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert_eq!(
+            error_message("x".repeat(400).as_bytes())
+                .unwrap()
+                .chars()
+                .count(),
+            MAX_MESSAGE_CHARS + 1
+        );
     }
 
     #[test]
@@ -384,12 +475,18 @@ mod tests {
             retryable,
             retry_after_ms,
         };
-        assert_eq!(retry_wait(&http(429, true, Some(2000)), 0), Some(Duration::from_secs(2)));
+        assert_eq!(
+            retry_wait(&http(429, true, Some(2000)), 0),
+            Some(Duration::from_secs(2))
+        );
         assert_eq!(retry_wait(&http(429, true, Some(3_600_000)), 0), None);
         assert_eq!(retry_wait(&http(500, true, None), 0), Some(BASE_BACKOFF));
         assert_eq!(retry_wait(&http(500, true, None), 10), Some(MAX_BACKOFF));
         assert_eq!(retry_wait(&http(400, false, None), 0), None);
-        let timeout = ProviderError::Timeout { provider: "p".into(), after_secs: 1.0 };
+        let timeout = ProviderError::Timeout {
+            provider: "p".into(),
+            after_secs: 1.0,
+        };
         assert_eq!(retry_wait(&timeout, 0), None);
     }
 }

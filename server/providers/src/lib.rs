@@ -52,7 +52,10 @@ pub struct ChatMessage {
 impl ChatMessage {
     /// A message with the given role and text.
     pub fn new(role: Role, content: impl Into<String>) -> Self {
-        Self { role, content: content.into() }
+        Self {
+            role,
+            content: content.into(),
+        }
     }
 }
 
@@ -130,10 +133,19 @@ pub(crate) fn merged_system(req: &ChatRequest) -> Option<String> {
         .system
         .iter()
         .map(String::as_str)
-        .chain(req.messages.iter().filter(|m| m.role == Role::System).map(|m| m.content.as_str()))
+        .chain(
+            req.messages
+                .iter()
+                .filter(|m| m.role == Role::System)
+                .map(|m| m.content.as_str()),
+        )
         .filter(|s| !s.is_empty())
         .collect();
-    if parts.is_empty() { None } else { Some(parts.join("\n\n")) }
+    if parts.is_empty() {
+        None
+    } else {
+        Some(parts.join("\n\n"))
+    }
 }
 
 #[cfg(test)]
@@ -154,7 +166,11 @@ mod tests {
             stream: true,
         };
         assert_eq!(merged_system(&req).as_deref(), Some("skill\n\nsummary"));
-        let none = ChatRequest { system: None, messages: vec![], ..req };
+        let none = ChatRequest {
+            system: None,
+            messages: vec![],
+            ..req
+        };
         assert_eq!(merged_system(&none), None);
     }
 }

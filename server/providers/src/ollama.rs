@@ -21,18 +21,29 @@ pub(crate) struct Ollama {
 impl Ollama {
     pub fn new(settings: &ProviderSettings) -> Result<Self, ProviderError> {
         Ok(Self {
-            transport: Transport::new(settings, "the request (Ollama takes no key; check a proxy in front of it)".into())?,
+            transport: Transport::new(
+                settings,
+                "the request (Ollama takes no key; check a proxy in front of it)".into(),
+            )?,
             url: format!("{}/api/chat", base_url(settings)),
             max_tokens: settings.max_tokens,
         })
     }
 
-    async fn run(&self, req: &ChatRequest, sink: &mut (dyn FnMut(StreamEvent) + Send)) -> Result<Completion, ProviderError> {
-        let body = serde_json::to_vec(&request_body(req, self.max_tokens)).expect("a JSON value serialises");
+    async fn run(
+        &self,
+        req: &ChatRequest,
+        sink: &mut (dyn FnMut(StreamEvent) + Send),
+    ) -> Result<Completion, ProviderError> {
+        let body = serde_json::to_vec(&request_body(req, self.max_tokens))
+            .expect("a JSON value serialises");
         let t = &self.transport;
         let (resp, started) = t
             .send(&self.url, || {
-                Ok(t.client.post(&self.url).header("content-type", "application/json").body(body.clone()))
+                Ok(t.client
+                    .post(&self.url)
+                    .header("content-type", "application/json")
+                    .body(body.clone()))
             })
             .await?;
         let mut acc = Acc::default();
@@ -92,9 +103,17 @@ pub(crate) fn request_body(req: &ChatRequest, default_max: Option<u32>) -> Value
 }
 
 /// One NDJSON object (or the whole non-streaming reply).
-fn on_line(t: &Transport, acc: &mut Acc, v: &Value, sink: &mut (dyn FnMut(StreamEvent) + Send)) -> Result<(), ProviderError> {
+fn on_line(
+    t: &Transport,
+    acc: &mut Acc,
+    v: &Value,
+    sink: &mut (dyn FnMut(StreamEvent) + Send),
+) -> Result<(), ProviderError> {
     if let Some(err) = v.get("error") {
-        let msg = err.as_str().map(str::to_string).unwrap_or_else(|| err.to_string());
+        let msg = err
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| err.to_string());
         return Err(t.stream_err(format!("the provider sent an error: {msg}")));
     }
     if let Some(text) = v.pointer("/message/content").and_then(Value::as_str) {
@@ -102,7 +121,10 @@ fn on_line(t: &Transport, acc: &mut Acc, v: &Value, sink: &mut (dyn FnMut(Stream
     }
     if v.get("done").and_then(Value::as_bool) == Some(true) {
         acc.done = true;
-        acc.stop_reason = v.get("done_reason").and_then(Value::as_str).map(str::to_string);
+        acc.stop_reason = v
+            .get("done_reason")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         acc.input_tokens = u64_at(v, "/prompt_eval_count");
         acc.output_tokens = u64_at(v, "/eval_count");
     }

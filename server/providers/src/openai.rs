@@ -31,14 +31,19 @@ impl OpenAiCompatible {
     pub fn new(settings: &ProviderSettings) -> Result<Self, ProviderError> {
         let (var, key) = read_key(settings)?;
         let base = base_url(settings);
-        let official = settings.kind == ProviderKind::OpenAi && base == defaults(ProviderKind::OpenAi).base_url;
+        let official = settings.kind == ProviderKind::OpenAi
+            && base == defaults(ProviderKind::OpenAi).base_url;
         Self::with(
             settings,
             format!("{base}/chat/completions"),
             "authorization",
             format!("Bearer {key}"),
             &var,
-            if official { "max_completion_tokens" } else { "max_tokens" },
+            if official {
+                "max_completion_tokens"
+            } else {
+                "max_tokens"
+            },
         )
     }
 
@@ -54,7 +59,9 @@ impl OpenAiCompatible {
         if reqwest::header::HeaderValue::from_str(&auth_value).is_err() {
             return Err(ProviderError::Config {
                 provider: settings.name.clone(),
-                reason: format!("the value of {key_var} contains characters an HTTP header cannot carry"),
+                reason: format!(
+                    "the value of {key_var} contains characters an HTTP header cannot carry"
+                ),
             });
         }
         Ok(Self {
@@ -68,7 +75,11 @@ impl OpenAiCompatible {
         })
     }
 
-    async fn run(&self, req: &ChatRequest, sink: &mut (dyn FnMut(StreamEvent) + Send)) -> Result<Completion, ProviderError> {
+    async fn run(
+        &self,
+        req: &ChatRequest,
+        sink: &mut (dyn FnMut(StreamEvent) + Send),
+    ) -> Result<Completion, ProviderError> {
         let body = request_body(req, self.max_tokens, self.token_field);
         let body = serde_json::to_vec(&body).expect("a JSON value serialises");
         let t = &self.transport;
@@ -85,12 +96,19 @@ impl OpenAiCompatible {
             let v = t.read_json(resp, started).await?;
             return parse_whole(t, &v, sink);
         }
-        drive_sse(t, resp, sink, |acc, _event, data, sink| on_chunk(t, acc, data, sink)).await
+        drive_sse(t, resp, sink, |acc, _event, data, sink| {
+            on_chunk(t, acc, data, sink)
+        })
+        .await
     }
 }
 
 /// The request body for `req`.
-pub(crate) fn request_body(req: &ChatRequest, default_max: Option<u32>, token_field: &str) -> Value {
+pub(crate) fn request_body(
+    req: &ChatRequest,
+    default_max: Option<u32>,
+    token_field: &str,
+) -> Value {
     let mut messages = Vec::with_capacity(req.messages.len() + 1);
     if let Some(system) = req.system.as_deref().filter(|s| !s.is_empty()) {
         messages.push(json!({"role": "system", "content": system}));
@@ -114,14 +132,22 @@ pub(crate) fn request_body(req: &ChatRequest, default_max: Option<u32>, token_fi
 }
 
 /// One `data:` payload of the stream.
-fn on_chunk(t: &Transport, acc: &mut Acc, data: &str, sink: &mut (dyn FnMut(StreamEvent) + Send)) -> Result<(), ProviderError> {
+fn on_chunk(
+    t: &Transport,
+    acc: &mut Acc,
+    data: &str,
+    sink: &mut (dyn FnMut(StreamEvent) + Send),
+) -> Result<(), ProviderError> {
     let data = data.trim();
     if data == "[DONE]" {
         acc.done = true;
         return Ok(());
     }
     let v = parse_chunk(t, data)?;
-    if let Some(msg) = v.get("error").and_then(|_| crate::http::json_error_text(&v)) {
+    if let Some(msg) = v
+        .get("error")
+        .and_then(|_| crate::http::json_error_text(&v))
+    {
         return Err(t.stream_err(format!("the provider sent an error: {msg}")));
     }
     if let Some(choice) = v.pointer("/choices/0") {
@@ -144,11 +170,26 @@ fn read_usage(acc: &mut Acc, v: &Value) {
 }
 
 /// A non-streaming `chat.completion`.
-fn parse_whole(t: &Transport, v: &Value, sink: &mut (dyn FnMut(StreamEvent) + Send)) -> Result<Completion, ProviderError> {
-    let choice = v.pointer("/choices/0").ok_or_else(|| t.stream_err("the reply has no choices"))?;
+fn parse_whole(
+    t: &Transport,
+    v: &Value,
+    sink: &mut (dyn FnMut(StreamEvent) + Send),
+) -> Result<Completion, ProviderError> {
+    let choice = v
+        .pointer("/choices/0")
+        .ok_or_else(|| t.stream_err("the reply has no choices"))?;
     let mut acc = Acc::default();
-    acc.delta(choice.pointer("/message/content").and_then(Value::as_str).unwrap_or(""), sink);
-    acc.stop_reason = choice.get("finish_reason").and_then(Value::as_str).map(str::to_string);
+    acc.delta(
+        choice
+            .pointer("/message/content")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+        sink,
+    );
+    acc.stop_reason = choice
+        .get("finish_reason")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     read_usage(&mut acc, v);
     Ok(acc.finish(sink))
 }
@@ -181,7 +222,10 @@ mod tests {
         let req = ChatRequest {
             model: "gpt-4o".into(),
             system: Some("be brief".into()),
-            messages: vec![ChatMessage::new(Role::User, "hi"), ChatMessage::new(Role::Assistant, "hello")],
+            messages: vec![
+                ChatMessage::new(Role::User, "hi"),
+                ChatMessage::new(Role::Assistant, "hello"),
+            ],
             max_tokens: Some(50),
             stream: true,
         };
@@ -200,7 +244,15 @@ mod tests {
                 "max_completion_tokens": 50
             })
         );
-        let whole = request_body(&ChatRequest { stream: false, max_tokens: None, ..req }, Some(7), "max_tokens");
+        let whole = request_body(
+            &ChatRequest {
+                stream: false,
+                max_tokens: None,
+                ..req
+            },
+            Some(7),
+            "max_tokens",
+        );
         assert!(whole.get("stream_options").is_none());
         assert_eq!(whole["max_tokens"], 7);
     }

@@ -69,10 +69,16 @@ impl FromStr for ProviderKind {
     /// Parses a config name, case-insensitively. The error lists the accepted names.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase();
-        Self::ALL.into_iter().find(|k| k.as_str() == lower).ok_or_else(|| {
-            let names: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();
-            format!("unknown provider `{s}`: expected one of {}", names.join(", "))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == lower)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();
+                format!(
+                    "unknown provider `{s}`: expected one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -97,10 +103,16 @@ pub const BEDROCK_DEFAULT_MODEL: &str = "us.anthropic.claude-sonnet-4-5-20250929
 /// The defaults of each kind: one table, the single source for docs and construction.
 pub fn defaults(kind: ProviderKind) -> ProviderDefaults {
     let (model, api_key_env, base_url) = match kind {
-        ProviderKind::OpenAi => ("gpt-4o", Some("OPENAI_API_KEY"), "https://api.openai.com/v1"),
-        ProviderKind::Anthropic => {
-            ("claude-sonnet-4-5", Some("ANTHROPIC_API_KEY"), "https://api.anthropic.com")
-        }
+        ProviderKind::OpenAi => (
+            "gpt-4o",
+            Some("OPENAI_API_KEY"),
+            "https://api.openai.com/v1",
+        ),
+        ProviderKind::Anthropic => (
+            "claude-sonnet-4-5",
+            Some("ANTHROPIC_API_KEY"),
+            "https://api.anthropic.com",
+        ),
         ProviderKind::Ollama => ("llama3.3", None, "http://localhost:11434"),
         ProviderKind::Gemini => (
             "gemini-2.5-flash",
@@ -109,14 +121,22 @@ pub fn defaults(kind: ProviderKind) -> ProviderDefaults {
         ),
         ProviderKind::AzureOpenAi => ("gpt-4o", Some("AZURE_OPENAI_API_KEY"), ""),
         ProviderKind::Grok => ("grok-4-latest", Some("XAI_API_KEY"), "https://api.x.ai/v1"),
-        ProviderKind::GitHub => {
-            ("openai/gpt-4o", Some("GITHUB_TOKEN"), "https://models.github.ai/inference")
-        }
-        ProviderKind::Bedrock => {
-            (BEDROCK_DEFAULT_MODEL, None, "https://bedrock-runtime.{region}.amazonaws.com")
-        }
+        ProviderKind::GitHub => (
+            "openai/gpt-4o",
+            Some("GITHUB_TOKEN"),
+            "https://models.github.ai/inference",
+        ),
+        ProviderKind::Bedrock => (
+            BEDROCK_DEFAULT_MODEL,
+            None,
+            "https://bedrock-runtime.{region}.amazonaws.com",
+        ),
     };
-    ProviderDefaults { model, api_key_env, base_url }
+    ProviderDefaults {
+        model,
+        api_key_env,
+        base_url,
+    }
 }
 
 /// Default `api-version` for Azure OpenAI.
@@ -179,7 +199,9 @@ impl ProviderSettings {
 
     /// The variable the key is read from: `api_key_env`, else the kind's default.
     pub fn key_variable(&self) -> Option<String> {
-        self.api_key_env.clone().or_else(|| defaults(self.kind).api_key_env.map(str::to_string))
+        self.api_key_env
+            .clone()
+            .or_else(|| defaults(self.kind).api_key_env.map(str::to_string))
     }
 }
 
@@ -219,13 +241,21 @@ pub(crate) fn env_nonempty(var: &str) -> Option<String> {
 
 /// Reads the key of `settings` from its variable.
 pub(crate) fn read_key(settings: &ProviderSettings) -> Result<(String, String), ProviderError> {
-    let var = settings.key_variable().ok_or_else(|| ProviderError::Config {
-        provider: settings.name.clone(),
-        reason: format!("set ai.providers.{}.api_key_env to the variable holding its key", settings.name),
-    })?;
+    let var = settings
+        .key_variable()
+        .ok_or_else(|| ProviderError::Config {
+            provider: settings.name.clone(),
+            reason: format!(
+                "set ai.providers.{}.api_key_env to the variable holding its key",
+                settings.name
+            ),
+        })?;
     match env_nonempty(&var) {
         Some(key) => Ok((var, key.trim().to_string())),
-        None => Err(ProviderError::MissingKey { provider: settings.name.clone(), variable: var }),
+        None => Err(ProviderError::MissingKey {
+            provider: settings.name.clone(),
+            variable: var,
+        }),
     }
 }
 
@@ -248,7 +278,10 @@ mod tests {
         for k in ProviderKind::ALL {
             assert_eq!(k.to_string().parse::<ProviderKind>(), Ok(k));
         }
-        assert_eq!("AzureOpenAI".parse::<ProviderKind>(), Ok(ProviderKind::AzureOpenAi));
+        assert_eq!(
+            "AzureOpenAI".parse::<ProviderKind>(),
+            Ok(ProviderKind::AzureOpenAi)
+        );
         let err = "openia".parse::<ProviderKind>().unwrap_err();
         assert!(err.contains("openai, anthropic"), "{err}");
     }
@@ -256,7 +289,10 @@ mod tests {
     #[test]
     fn defaults_table() {
         let d = defaults(ProviderKind::Grok);
-        assert_eq!((d.model, d.api_key_env, d.base_url), ("grok-4-latest", Some("XAI_API_KEY"), "https://api.x.ai/v1"));
+        assert_eq!(
+            (d.model, d.api_key_env, d.base_url),
+            ("grok-4-latest", Some("XAI_API_KEY"), "https://api.x.ai/v1")
+        );
         assert_eq!(defaults(ProviderKind::Ollama).api_key_env, None);
         assert_eq!(defaults(ProviderKind::AzureOpenAi).base_url, "");
         assert_eq!(defaults(ProviderKind::GitHub).model, "openai/gpt-4o");
@@ -265,8 +301,14 @@ mod tests {
     #[test]
     fn credentials_present_names_the_variable() {
         let var = "ATMOS_UNIT_TEST_SURELY_UNSET_KEY";
-        assert_eq!(credentials_present(ProviderKind::OpenAi, Some(var)), Err(var.to_string()));
+        assert_eq!(
+            credentials_present(ProviderKind::OpenAi, Some(var)),
+            Err(var.to_string())
+        );
         assert_eq!(credentials_present(ProviderKind::Ollama, None), Ok(()));
-        assert_eq!(credentials_present(ProviderKind::Anthropic, Some("PATH")), Ok(()));
+        assert_eq!(
+            credentials_present(ProviderKind::Anthropic, Some("PATH")),
+            Ok(())
+        );
     }
 }

@@ -8,7 +8,10 @@ use std::time::Duration;
 use atmos_tests::fake_provider::FakeProvider;
 
 fn main() {
-    let delay = std::env::var("FAKE_DELAY_MS").ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0);
+    let delay = std::env::var("FAKE_DELAY_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
     let fake = FakeProvider::start_with_delay(Duration::from_millis(delay));
     let mut out = std::io::stdout();
     let _ = writeln!(out, "{}", fake.base_url());
