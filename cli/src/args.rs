@@ -38,10 +38,31 @@ pub enum AiCommand {
     /// List and manage chat sessions (default: list them)
     #[command(after_help = SESSIONS_EXAMPLES)]
     Sessions(SessionsArgs),
+    /// Ask one question and stream the answer (with --session: remembered)
+    #[command(after_help = ASK_EXAMPLES)]
+    Ask(AskArgs),
+    /// Run one prompt for scripts: prompt from the argument or stdin, reply as text, json or markdown
+    #[command(after_help = EXEC_EXAMPLES)]
+    Exec(ExecArgs),
     /// List the skills (system prompts) sessions can use
     #[command(after_help = "Example:\n  atmos ai skills\n  atmos ai skills --format json")]
     Skills(FormatArg),
 }
+
+const ASK_EXAMPLES: &str = "\
+Examples:
+  atmos ai ask What are Atmos stacks?
+  atmos ai ask --session vpc-design can you show me an example for production?
+  atmos ai ask --session vpc-design --provider ollama --model llama3.3 what about staging?
+
+Without --session nothing is kept. With it, the session is created or resumed and
+the model sees its history; --provider, --model and --skill switch the session.";
+
+const EXEC_EXAMPLES: &str = "\
+Examples:
+  atmos ai exec 'List the stacks that import mixins/eks' --format json
+  git diff | atmos ai exec --session review --output review.md --format markdown
+Exit status: 0 on success, 1 on any error (the error on stderr).";
 
 const SESSIONS_EXAMPLES: &str = "\
 Examples:
@@ -64,16 +85,22 @@ pub struct SessionsArgs {
 #[derive(Debug, Subcommand)]
 pub enum SessionsCommand {
     /// List sessions with their metadata, most recently used first
-    #[command(after_help = "Examples:\n  atmos ai sessions list\n  atmos ai sessions list --provider anthropic --format json")]
+    #[command(
+        after_help = "Examples:\n  atmos ai sessions list\n  atmos ai sessions list --provider anthropic --format json"
+    )]
     List(ListArgs),
     /// Create a session (without chatting yet)
-    #[command(after_help = "Examples:\n  atmos ai sessions create vpc-design\n  atmos ai sessions create review --provider ollama --skill general")]
+    #[command(
+        after_help = "Examples:\n  atmos ai sessions create vpc-design\n  atmos ai sessions create review --provider ollama --skill general"
+    )]
     Create(CreateArgs),
     /// Show a session's whole transcript, archived messages and summaries included
     #[command(after_help = "Example:\n  atmos ai sessions show vpc-design")]
     Show(ShowArgs),
     /// Delete sessions whose last activity is older than a duration
-    #[command(after_help = "Units: h (hours), d (days), w (weeks), m (months of 30 days).\n\nExamples:\n  atmos ai sessions clean --older-than 30d\n  atmos ai sessions clean --older-than 2w --dry-run\n  atmos ai sessions clean --older-than 0d     # delete every session")]
+    #[command(
+        after_help = "Units: h (hours), d (days), w (weeks), m (months of 30 days).\n\nExamples:\n  atmos ai sessions clean --older-than 30d\n  atmos ai sessions clean --older-than 2w --dry-run\n  atmos ai sessions clean --older-than 0d     # delete every session"
+    )]
     Clean(CleanArgs),
     /// Delete one session and all its history (permanent)
     #[command(after_help = "Example:\n  atmos ai sessions delete vpc-design --yes")]
@@ -82,10 +109,14 @@ pub enum SessionsCommand {
     #[command(after_help = "Example:\n  atmos ai sessions rename vpc-design vpc-design-2026")]
     Rename(RenameArgs),
     /// Export a session (json and yaml are lossless; markdown is for reading)
-    #[command(after_help = "Examples:\n  atmos ai sessions export vpc-design > vpc.json\n  atmos ai sessions export vpc-design --format markdown --output vpc.md")]
+    #[command(
+        after_help = "Examples:\n  atmos ai sessions export vpc-design > vpc.json\n  atmos ai sessions export vpc-design --format markdown --output vpc.md"
+    )]
     Export(ExportArgs),
     /// Import a session exported by atmos (json or yaml)
-    #[command(after_help = "Examples:\n  atmos ai sessions import vpc.json\n  atmos ai sessions import vpc.yaml --name vpc-review")]
+    #[command(
+        after_help = "Examples:\n  atmos ai sessions import vpc.json\n  atmos ai sessions import vpc.yaml --name vpc-review"
+    )]
     Import(ImportArgs),
     /// Check the session database and restore its permissions (folder 0700, file 0600)
     #[command(after_help = "Example:\n  atmos ai sessions doctor")]
@@ -151,6 +182,56 @@ pub struct FormatArg {
     /// Write to this file instead of standard output
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// Which session, provider, model and skill a turn uses.
+#[derive(Debug, Args)]
+pub struct TurnArgs {
+    /// Create or resume this session (needs ai.sessions.enabled)
+    #[arg(long, short)]
+    pub session: Option<String>,
+    /// Provider (default: the session's, else ai.default_provider)
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Model (default: the session's, else the provider's)
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Skill (default: the session's, else ai.default_skill)
+    #[arg(long)]
+    pub skill: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    #[command(flatten)]
+    pub turn: TurnArgs,
+    /// Wait for the whole reply instead of streaming it
+    #[arg(long)]
+    pub no_stream: bool,
+    /// The question
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true)]
+    pub question: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExecFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub turn: TurnArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ExecFormat::Text)]
+    pub format: ExecFormat,
+    /// Write to this file instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The prompt (default: read from standard input)
+    pub prompt: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -260,7 +341,9 @@ mod tests {
     fn bare_sessions_lists() {
         let cli = Cli::try_parse_from(["atmos", "ai", "sessions", "--format", "json"]).unwrap();
         let TopCommand::Ai(ai) = cli.command;
-        let AiCommand::Sessions(s) = ai.command else { panic!() };
+        let AiCommand::Sessions(s) = ai.command else {
+            panic!()
+        };
         assert!(s.command.is_none());
         assert_eq!(s.list.format, ListFormat::Json);
     }

@@ -17,6 +17,8 @@ fn main() -> ExitCode {
         TopCommand::Ai(ai) => match ai.command {
             AiCommand::Sessions(args) => commands::sessions::run(cli.config, args),
             AiCommand::Skills(args) => commands::skills::run(cli.config, args),
+            AiCommand::Ask(args) => commands::ask::ask(cli.config, args),
+            AiCommand::Exec(args) => commands::ask::exec(cli.config, args),
         },
     };
     match result {

@@ -38,7 +38,9 @@ pub fn report(failure: &Failure) -> ExitCode {
             }
             let usage = matches!(
                 e,
-                Error::InvalidDuration { .. } | Error::InvalidName { .. } | Error::InvalidParam { .. }
+                Error::InvalidDuration { .. }
+                    | Error::InvalidName { .. }
+                    | Error::InvalidParam { .. }
             );
             ExitCode::from(if usage { 2 } else { 1 })
         }
@@ -62,9 +64,9 @@ pub fn emit(text: &str, output: Option<&Path>) -> Outcome {
         None => {
             let mut out = std::io::stdout().lock();
             match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(Failure::Message(format!("cannot write to standard output: {e}")))
-                }
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::Message(
+                    format!("cannot write to standard output: {e}"),
+                )),
                 _ => Ok(()),
             }
         }

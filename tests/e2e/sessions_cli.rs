@@ -11,28 +11,52 @@ fn fixture(name: &str) -> String {
 }
 
 fn names(p: &TestProject) -> Vec<String> {
-    let list = p.run(ATMOS, &["ai", "sessions", "list", "--format", "json"]).json();
-    list["sessions"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect()
+    let list = p
+        .run(ATMOS, &["ai", "sessions", "list", "--format", "json"])
+        .json();
+    list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Moves a session's last activity `days` into the past.
 fn age(p: &TestProject, name: &str, days: i64) {
     let conn = rusqlite::Connection::open(p.db_path()).unwrap();
     let ms = chrono_like_now_ms() - days * 86_400_000 - 1000;
-    conn.execute("UPDATE sessions SET updated_at = ?1 WHERE name = ?2", rusqlite::params![ms, name]).unwrap();
+    conn.execute(
+        "UPDATE sessions SET updated_at = ?1 WHERE name = ?2",
+        rusqlite::params![ms, name],
+    )
+    .unwrap();
 }
 
 fn chrono_like_now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 #[test]
 fn disabled_sessions_say_how_to_enable_them() {
-    for p in [TestProject::bare(), TestProject::new("ai:\n  default_provider: ollama\n")] {
-        for args in [&["ai", "sessions"][..], &["ai", "sessions", "clean", "--older-than", "1d"], &["ai", "sessions", "show", "x"]] {
+    for p in [
+        TestProject::bare(),
+        TestProject::new("ai:\n  default_provider: ollama\n"),
+    ] {
+        for args in [
+            &["ai", "sessions"][..],
+            &["ai", "sessions", "clean", "--older-than", "1d"],
+            &["ai", "sessions", "show", "x"],
+        ] {
             let err = p.run(ATMOS, args).fails(1).to_string();
             assert!(err.contains("sessions are disabled"), "{err}");
-            assert!(err.contains("  ai:\n    sessions:\n      enabled: true"), "{err}");
+            assert!(
+                err.contains("  ai:\n    sessions:\n      enabled: true"),
+                "{err}"
+            );
         }
     }
 }
@@ -40,40 +64,122 @@ fn disabled_sessions_say_how_to_enable_them() {
 #[test]
 fn create_list_rename_delete() {
     let p = TestProject::new(SESSIONS_ON);
-    assert!(p.run(ATMOS, &["ai", "sessions"]).ok().contains("No sessions yet"));
-    p.run(ATMOS, &["ai", "sessions", "create", "vpc-design", "--provider", "ollama"]).ok();
-    let anon = p.run(ATMOS, &["ai", "sessions", "create", "--format", "json"]).json();
+    assert!(
+        p.run(ATMOS, &["ai", "sessions"])
+            .ok()
+            .contains("No sessions yet")
+    );
+    p.run(
+        ATMOS,
+        &[
+            "ai",
+            "sessions",
+            "create",
+            "vpc-design",
+            "--provider",
+            "ollama",
+        ],
+    )
+    .ok();
+    let anon = p
+        .run(ATMOS, &["ai", "sessions", "create", "--format", "json"])
+        .json();
     let anon_name = anon["session"]["name"].as_str().unwrap().to_string();
-    assert!(anon_name.starts_with("chat-") && anon_name.len() >= "chat-20261124-034943".len(), "{anon_name}");
+    assert!(
+        anon_name.starts_with("chat-") && anon_name.len() >= "chat-20261124-034943".len(),
+        "{anon_name}"
+    );
 
     let table = p.run(ATMOS, &["ai", "sessions"]).ok().to_string();
     let header = table.lines().next().unwrap();
-    for col in ["NAME", "PROVIDER", "MODEL", "SKILL", "CREATED", "UPDATED", "MESSAGES"] {
+    for col in [
+        "NAME", "PROVIDER", "MODEL", "SKILL", "CREATED", "UPDATED", "MESSAGES",
+    ] {
         assert!(header.contains(col), "{header}");
     }
-    assert!(table.lines().nth(1).unwrap().starts_with(&anon_name), "newest first:\n{table}");
-    assert!(table.contains("vpc-design") && table.contains("ollama") && table.contains("llama3.3"), "{table}");
+    assert!(
+        table.lines().nth(1).unwrap().starts_with(&anon_name),
+        "newest first:\n{table}"
+    );
+    assert!(
+        table.contains("vpc-design") && table.contains("ollama") && table.contains("llama3.3"),
+        "{table}"
+    );
 
-    let json = p.run(ATMOS, &["ai", "sessions", "list", "--format", "json", "--provider", "ollama"]).json();
+    let json = p
+        .run(
+            ATMOS,
+            &[
+                "ai",
+                "sessions",
+                "list",
+                "--format",
+                "json",
+                "--provider",
+                "ollama",
+            ],
+        )
+        .json();
     assert_eq!(json["total"], 1);
     let s = &json["sessions"][0];
-    for field in ["id", "name", "provider", "model", "skill", "createdAt", "updatedAt", "messageCount", "archivedCount", "summaryCount", "metadata"] {
+    for field in [
+        "id",
+        "name",
+        "provider",
+        "model",
+        "skill",
+        "createdAt",
+        "updatedAt",
+        "messageCount",
+        "archivedCount",
+        "summaryCount",
+        "metadata",
+    ] {
         assert!(s.get(field).is_some(), "{field} missing in {s}");
     }
 
-    let clash = p.run(ATMOS, &["ai", "sessions", "rename", "vpc-design", &anon_name]).fails(1).to_string();
+    let clash = p
+        .run(
+            ATMOS,
+            &["ai", "sessions", "rename", "vpc-design", &anon_name],
+        )
+        .fails(1)
+        .to_string();
     assert!(clash.contains("already exists"), "{clash}");
-    let invalid = p.run(ATMOS, &["ai", "sessions", "rename", "vpc-design", " padded"]).fails(2).to_string();
+    let invalid = p
+        .run(
+            ATMOS,
+            &["ai", "sessions", "rename", "vpc-design", " padded"],
+        )
+        .fails(2)
+        .to_string();
     assert!(invalid.contains("invalid session name"), "{invalid}");
-    p.run(ATMOS, &["ai", "sessions", "rename", "vpc-design", "vpc design 2026"]).ok();
+    p.run(
+        ATMOS,
+        &["ai", "sessions", "rename", "vpc-design", "vpc design 2026"],
+    )
+    .ok();
 
-    let refused = p.run(ATMOS, &["ai", "sessions", "delete", "vpc design 2026"]).fails(2).to_string();
+    let refused = p
+        .run(ATMOS, &["ai", "sessions", "delete", "vpc design 2026"])
+        .fails(2)
+        .to_string();
     assert!(refused.contains("--yes"), "{refused}");
-    p.run(ATMOS, &["ai", "sessions", "delete", "vpc design 2026", "--yes"]).ok();
+    p.run(
+        ATMOS,
+        &["ai", "sessions", "delete", "vpc design 2026", "--yes"],
+    )
+    .ok();
     assert_eq!(names(&p), vec![anon_name]);
 
-    let missing = p.run(ATMOS, &["ai", "sessions", "show", "nope"]).fails(1).to_string();
-    assert!(missing.contains("'nope' not found") && missing.contains("atmos ai sessions"), "{missing}");
+    let missing = p
+        .run(ATMOS, &["ai", "sessions", "show", "nope"])
+        .fails(1)
+        .to_string();
+    assert!(
+        missing.contains("'nope' not found") && missing.contains("atmos ai sessions"),
+        "{missing}"
+    );
     assert_eq!(missing.lines().count(), 1, "one line: {missing}");
 }
 
@@ -83,7 +189,12 @@ fn creating_past_max_sessions_evicts_and_says_so() {
     p.run(ATMOS, &["ai", "sessions", "create", "one"]).ok();
     p.run(ATMOS, &["ai", "sessions", "create", "two"]).ok();
     age(&p, "one", 1);
-    let out = p.run(ATMOS, &["ai", "sessions", "create", "three", "--format", "json"]).json();
+    let out = p
+        .run(
+            ATMOS,
+            &["ai", "sessions", "create", "three", "--format", "json"],
+        )
+        .json();
     assert_eq!(out["evicted"], serde_json::json!(["one"]));
     assert_eq!(names(&p), vec!["three", "two"]);
 }
@@ -98,21 +209,93 @@ fn clean_takes_every_unit_and_refuses_bad_durations() {
         }
     }
     for bad in ["30", "5s", "1y", "-1d", "1.5d", "d", ""] {
-        let err = p.run(ATMOS, &["ai", "sessions", "clean", "--older-than", bad]).fails(2).to_string();
+        let err = p
+            .run(ATMOS, &["ai", "sessions", "clean", "--older-than", bad])
+            .fails(2)
+            .to_string();
         assert!(err.contains("invalid duration"), "{bad}: {err}");
     }
-    let dry = p.run(ATMOS, &["ai", "sessions", "clean", "--older-than", "1w", "--dry-run", "--format", "json"]).json();
+    let dry = p
+        .run(
+            ATMOS,
+            &[
+                "ai",
+                "sessions",
+                "clean",
+                "--older-than",
+                "1w",
+                "--dry-run",
+                "--format",
+                "json",
+            ],
+        )
+        .json();
     assert_eq!(dry["deleted"], serde_json::json!(["d40", "d10"]));
     assert_eq!(names(&p).len(), 4, "dry run deletes nothing");
-    let m = p.run(ATMOS, &["ai", "sessions", "clean", "--older-than", "1m"]).ok().to_string();
+    let m = p
+        .run(ATMOS, &["ai", "sessions", "clean", "--older-than", "1m"])
+        .ok()
+        .to_string();
     assert_eq!(m, "Deleted 1 session: d40\n");
-    let w = p.run(ATMOS, &["ai", "sessions", "clean", "--older-than", "1w", "--format", "json"]).json();
+    let w = p
+        .run(
+            ATMOS,
+            &[
+                "ai",
+                "sessions",
+                "clean",
+                "--older-than",
+                "1w",
+                "--format",
+                "json",
+            ],
+        )
+        .json();
     assert_eq!(w["deleted"], serde_json::json!(["d10"]));
-    let d = p.run(ATMOS, &["ai", "sessions", "clean", "--older-than", "1d", "--format", "json"]).json();
+    let d = p
+        .run(
+            ATMOS,
+            &[
+                "ai",
+                "sessions",
+                "clean",
+                "--older-than",
+                "1d",
+                "--format",
+                "json",
+            ],
+        )
+        .json();
     assert_eq!(d["deleted"], serde_json::json!(["d2"]));
-    let h = p.run(ATMOS, &["ai", "sessions", "clean", "--older-than", "1h", "--format", "json"]).json();
+    let h = p
+        .run(
+            ATMOS,
+            &[
+                "ai",
+                "sessions",
+                "clean",
+                "--older-than",
+                "1h",
+                "--format",
+                "json",
+            ],
+        )
+        .json();
     assert_eq!(h["count"], 0);
-    let all = p.run(ATMOS, &["ai", "sessions", "clean", "--older-than", "0d", "--format", "json"]).json();
+    let all = p
+        .run(
+            ATMOS,
+            &[
+                "ai",
+                "sessions",
+                "clean",
+                "--older-than",
+                "0d",
+                "--format",
+                "json",
+            ],
+        )
+        .json();
     assert_eq!(all["deleted"], serde_json::json!(["h0"]));
     assert!(names(&p).is_empty());
 }
@@ -120,14 +303,62 @@ fn clean_takes_every_unit_and_refuses_bad_durations() {
 #[test]
 fn imports_atmos_checkpoints_in_json_and_yaml() {
     let p = TestProject::new(SESSIONS_ON);
-    let out = p.run(ATMOS, &["ai", "sessions", "import", &fixture("atmos-checkpoint-1.0.json")]).ok().to_string();
+    let out = p
+        .run(
+            ATMOS,
+            &[
+                "ai",
+                "sessions",
+                "import",
+                &fixture("atmos-checkpoint-1.0.json"),
+            ],
+        )
+        .ok()
+        .to_string();
     assert!(out.contains("Imported 'eks-review' (4 messages"), "{out}");
-    p.run(ATMOS, &["ai", "sessions", "import", &fixture("atmos-checkpoint-1.0.yaml")]).ok();
-    let again = p.run(ATMOS, &["ai", "sessions", "import", &fixture("atmos-checkpoint-1.0.json")]).fails(1).to_string();
+    p.run(
+        ATMOS,
+        &[
+            "ai",
+            "sessions",
+            "import",
+            &fixture("atmos-checkpoint-1.0.yaml"),
+        ],
+    )
+    .ok();
+    let again = p
+        .run(
+            ATMOS,
+            &[
+                "ai",
+                "sessions",
+                "import",
+                &fixture("atmos-checkpoint-1.0.json"),
+            ],
+        )
+        .fails(1)
+        .to_string();
     assert!(again.contains("already exists"), "{again}");
-    p.run(ATMOS, &["ai", "sessions", "import", &fixture("atmos-checkpoint-1.0.json"), "--name", "eks-copy"]).ok();
-    let shown = p.run(ATMOS, &["ai", "sessions", "show", "eks-copy"]).ok().to_string();
-    assert!(shown.contains("Which stacks import the eks mixin?") && shown.contains("2 < 3"), "{shown}");
+    p.run(
+        ATMOS,
+        &[
+            "ai",
+            "sessions",
+            "import",
+            &fixture("atmos-checkpoint-1.0.json"),
+            "--name",
+            "eks-copy",
+        ],
+    )
+    .ok();
+    let shown = p
+        .run(ATMOS, &["ai", "sessions", "show", "eks-copy"])
+        .ok()
+        .to_string();
+    assert!(
+        shown.contains("Which stacks import the eks mixin?") && shown.contains("2 < 3"),
+        "{shown}"
+    );
     let mut names = names(&p);
     names.sort();
     assert_eq!(names, ["eks-copy", "eks-review", "eks-review-yaml"]);
@@ -136,26 +367,59 @@ fn imports_atmos_checkpoints_in_json_and_yaml() {
 #[test]
 fn invalid_imports_say_why() {
     let p = TestProject::new(SESSIONS_ON);
-    let good: Value = serde_json::from_str(&std::fs::read_to_string(fixture("atmos-checkpoint-1.0.json")).unwrap()).unwrap();
+    let good: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("atmos-checkpoint-1.0.json")).unwrap(),
+    )
+    .unwrap();
     let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
         ("version", Box::new(|v| v["version"] = "2.0".into())),
-        ("session.name is empty", Box::new(|v| v["session"]["name"] = "".into())),
-        ("session.provider", Box::new(|v| v["session"]["provider"] = "".into())),
-        ("session.model", Box::new(|v| v["session"]["model"] = "".into())),
-        ("no messages", Box::new(|v| { v["messages"] = serde_json::json!([]); v["statistics"]["message_count"] = 0.into(); })),
-        ("role", Box::new(|v| v["messages"][0]["role"] = "tool".into())),
-        ("message_count is 5", Box::new(|v| v["statistics"]["message_count"] = 5.into())),
+        (
+            "session.name is empty",
+            Box::new(|v| v["session"]["name"] = "".into()),
+        ),
+        (
+            "session.provider",
+            Box::new(|v| v["session"]["provider"] = "".into()),
+        ),
+        (
+            "session.model",
+            Box::new(|v| v["session"]["model"] = "".into()),
+        ),
+        (
+            "no messages",
+            Box::new(|v| {
+                v["messages"] = serde_json::json!([]);
+                v["statistics"]["message_count"] = 0.into();
+            }),
+        ),
+        (
+            "role",
+            Box::new(|v| v["messages"][0]["role"] = "tool".into()),
+        ),
+        (
+            "message_count is 5",
+            Box::new(|v| v["statistics"]["message_count"] = 5.into()),
+        ),
     ];
     for (expect, mutate) in cases {
         let mut v = good.clone();
         mutate(&mut v);
         let file = p.root().join("bad.json");
         std::fs::write(&file, v.to_string()).unwrap();
-        let err = p.run(ATMOS, &["ai", "sessions", "import", file.to_str().unwrap()]).fails(1).to_string();
-        assert!(err.contains("cannot import") && err.contains(expect), "{expect}: {err}");
+        let err = p
+            .run(ATMOS, &["ai", "sessions", "import", file.to_str().unwrap()])
+            .fails(1)
+            .to_string();
+        assert!(
+            err.contains("cannot import") && err.contains(expect),
+            "{expect}: {err}"
+        );
     }
     std::fs::write(p.root().join("junk.yaml"), "::: not yaml [").unwrap();
-    let err = p.run(ATMOS, &["ai", "sessions", "import", "junk.yaml"]).fails(1).to_string();
+    let err = p
+        .run(ATMOS, &["ai", "sessions", "import", "junk.yaml"])
+        .fails(1)
+        .to_string();
     assert!(err.contains("cannot import this yaml file"), "{err}");
     assert!(names(&p).is_empty(), "nothing half-imported");
 }
@@ -163,35 +427,120 @@ fn invalid_imports_say_why() {
 #[test]
 fn export_then_import_is_lossless_in_json_and_yaml() {
     let p = TestProject::new(SESSIONS_ON);
-    p.run(ATMOS, &["ai", "sessions", "import", &fixture("full-session.json")]).ok();
-    let original = p.run(ATMOS, &["ai", "sessions", "export", "vpc-design"]).json();
+    p.run(
+        ATMOS,
+        &["ai", "sessions", "import", &fixture("full-session.json")],
+    )
+    .ok();
+    let original = p
+        .run(ATMOS, &["ai", "sessions", "export", "vpc-design"])
+        .json();
     assert_eq!(original["statistics"]["message_count"], 4);
     assert_eq!(original["summaries"].as_array().unwrap().len(), 1);
     for format in ["json", "yaml"] {
         let file = p.root().join(format!("out.{format}"));
-        p.run(ATMOS, &["ai", "sessions", "export", "vpc-design", "--output", file.to_str().unwrap()]).ok();
+        p.run(
+            ATMOS,
+            &[
+                "ai",
+                "sessions",
+                "export",
+                "vpc-design",
+                "--output",
+                file.to_str().unwrap(),
+            ],
+        )
+        .ok();
         let copy = format!("copy-{format}");
-        p.run(ATMOS, &["ai", "sessions", "import", file.to_str().unwrap(), "--name", &copy]).ok();
+        p.run(
+            ATMOS,
+            &[
+                "ai",
+                "sessions",
+                "import",
+                file.to_str().unwrap(),
+                "--name",
+                &copy,
+            ],
+        )
+        .ok();
         let again = p.run(ATMOS, &["ai", "sessions", "export", &copy]).json();
-        assert_eq!(strip_ids(&again["messages"]), strip_ids(&original["messages"]), "{format}");
-        assert_eq!(strip_ids(&again["summaries"]), strip_ids(&original["summaries"]), "{format}");
-        assert_eq!(again["session"]["metadata"], original["session"]["metadata"]);
-        assert_eq!(again["session"]["created_at"], original["session"]["created_at"]);
+        assert_eq!(
+            strip_ids(&again["messages"]),
+            strip_ids(&original["messages"]),
+            "{format}"
+        );
+        assert_eq!(
+            strip_ids(&again["summaries"]),
+            strip_ids(&original["summaries"]),
+            "{format}"
+        );
+        assert_eq!(
+            again["session"]["metadata"],
+            original["session"]["metadata"]
+        );
+        assert_eq!(
+            again["session"]["created_at"],
+            original["session"]["created_at"]
+        );
         // The summary still points at the first and last message it replaces.
-        let ids: Vec<&Value> = again["messages"].as_array().unwrap().iter().map(|m| &m["id"]).collect();
+        let ids: Vec<&Value> = again["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| &m["id"])
+            .collect();
         assert_eq!(&again["summaries"][0]["from"], ids[0]);
         assert_eq!(&again["summaries"][0]["to"], ids[1]);
     }
-    let json = p.run(ATMOS, &["ai", "sessions", "show", "copy-json", "--format", "json"]).json();
+    let json = p
+        .run(
+            ATMOS,
+            &["ai", "sessions", "show", "copy-json", "--format", "json"],
+        )
+        .json();
     let flags: Vec<(bool, bool, bool)> = json["messages"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| (m["archived"].as_bool().unwrap(), m["isSummary"].as_bool().unwrap(), m["interrupted"].as_bool().unwrap()))
+        .map(|m| {
+            (
+                m["archived"].as_bool().unwrap(),
+                m["isSummary"].as_bool().unwrap(),
+                m["interrupted"].as_bool().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(flags, [(true, false, false), (true, false, false), (false, true, false), (false, false, false), (false, false, true)]);
-    let md = p.run(ATMOS, &["ai", "sessions", "export", "vpc-design", "--format", "markdown"]).ok().to_string();
-    assert!(md.starts_with("# Session: vpc-design") && md.contains("## Summary") && md.contains("(interrupted)"), "{md}");
+    assert_eq!(
+        flags,
+        [
+            (true, false, false),
+            (true, false, false),
+            (false, true, false),
+            (false, false, false),
+            (false, false, true)
+        ]
+    );
+    let md = p
+        .run(
+            ATMOS,
+            &[
+                "ai",
+                "sessions",
+                "export",
+                "vpc-design",
+                "--format",
+                "markdown",
+            ],
+        )
+        .ok()
+        .to_string();
+    assert!(
+        md.starts_with("# Session: vpc-design")
+            && md.contains("## Summary")
+            && md.contains("(interrupted)"),
+        "{md}"
+    );
 }
 
 /// Ids and export times differ between copies; everything else must not.
@@ -221,11 +570,17 @@ fn two_processes_creating_one_name_one_wins() {
                     .unwrap()
             })
             .collect();
-        let outs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+        let outs: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
         let wins = outs.iter().filter(|o| o.status.success()).count();
         assert_eq!(wins, 1, "round {round}: {outs:?}");
         let loser = outs.iter().find(|o| !o.status.success()).unwrap();
-        assert!(String::from_utf8_lossy(&loser.stderr).contains("already exists"), "{loser:?}");
+        assert!(
+            String::from_utf8_lossy(&loser.stderr).contains("already exists"),
+            "{loser:?}"
+        );
     }
     assert_eq!(names(&p).len(), 8);
 }
@@ -237,7 +592,10 @@ fn a_corrupt_database_names_the_file_and_the_fix() {
     std::fs::write(p.db_path(), vec![b'x'; 4096]).unwrap();
     let err = p.run(ATMOS, &["ai", "sessions"]).fails(1).to_string();
     assert!(err.contains(p.db_path().to_str().unwrap()), "{err}");
-    assert!(err.contains("integrity_check") && err.contains("backup"), "{err}");
+    assert!(
+        err.contains("integrity_check") && err.contains("backup"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }
 
@@ -258,20 +616,32 @@ fn doctor_restores_private_permissions() {
     p.run(ATMOS, &["ai", "sessions"]).ok();
     std::fs::set_permissions(p.db_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = p.run(ATMOS, &["ai", "sessions", "doctor"]).ok().to_string();
-    assert!(out.contains("Integrity check: ok") && out.contains("644 -> 600"), "{out}");
+    assert!(
+        out.contains("Integrity check: ok") && out.contains("644 -> 600"),
+        "{out}"
+    );
     let mode = std::fs::metadata(p.db_path()).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }
 
 #[test]
 fn config_problems_name_the_key() {
-    let p = TestProject::new("ai:\n  sessions:\n    enabled: true\n    auto_compact:\n      trigger_threshold: 1.5\n");
+    let p = TestProject::new(
+        "ai:\n  sessions:\n    enabled: true\n    auto_compact:\n      trigger_threshold: 1.5\n",
+    );
     let err = p.run(ATMOS, &["ai", "sessions"]).fails(1).to_string();
-    assert!(err.contains("ai.sessions.auto_compact.trigger_threshold") && err.contains("1.5"), "{err}");
+    assert!(
+        err.contains("ai.sessions.auto_compact.trigger_threshold") && err.contains("1.5"),
+        "{err}"
+    );
     p.write_config("ai:\n  sessions:\n    enabled: true\n    enabeld: true\n");
     let run = p.run(ATMOS, &["ai", "sessions"]);
     run.ok();
-    assert!(run.stderr.contains("unknown key ai.sessions.enabeld"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unknown key ai.sessions.enabeld"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -280,37 +650,99 @@ fn config_is_found_by_flag_env_and_walking_up() {
     let deep = p.root().join("stacks/orgs/prod");
     std::fs::create_dir_all(&deep).unwrap();
     p.run(ATMOS, &["ai", "sessions", "create", "top"]).ok();
-    let walked = p.command(ATMOS).current_dir(&deep).args(["ai", "sessions", "list", "--format", "json"]).output().unwrap();
+    let walked = p
+        .command(ATMOS)
+        .current_dir(&deep)
+        .args(["ai", "sessions", "list", "--format", "json"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&walked.stdout).contains("\"top\""));
-    assert!(!deep.join(".atmos").exists(), "the database lives at the project root");
+    assert!(
+        !deep.join(".atmos").exists(),
+        "the database lives at the project root"
+    );
 
     let elsewhere = TestProject::bare();
-    let by_env = elsewhere.command(ATMOS).env("ATMOS_CLI_CONFIG_PATH", p.root()).args(["ai", "sessions", "list", "--format", "json"]).output().unwrap();
+    let by_env = elsewhere
+        .command(ATMOS)
+        .env("ATMOS_CLI_CONFIG_PATH", p.root())
+        .args(["ai", "sessions", "list", "--format", "json"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&by_env.stdout).contains("\"top\""));
     let cfg = p.root().join("atmos.yaml");
-    let by_flag = elsewhere.run(ATMOS, &["--config", cfg.to_str().unwrap(), "ai", "sessions", "list", "--format", "json"]);
+    let by_flag = elsewhere.run(
+        ATMOS,
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "ai",
+            "sessions",
+            "list",
+            "--format",
+            "json",
+        ],
+    );
     assert!(by_flag.ok().contains("\"top\""));
 }
 
 #[test]
 fn search_finds_names_and_message_text() {
     let p = TestProject::new(SESSIONS_ON);
-    p.run(ATMOS, &["ai", "sessions", "import", &fixture("atmos-checkpoint-1.0.json")]).ok();
-    p.run(ATMOS, &["ai", "sessions", "create", "Mixin-notes"]).ok();
-    let hits = p.run(ATMOS, &["ai", "sessions", "list", "--query", "MIXIN", "--format", "json"]).json();
+    p.run(
+        ATMOS,
+        &[
+            "ai",
+            "sessions",
+            "import",
+            &fixture("atmos-checkpoint-1.0.json"),
+        ],
+    )
+    .ok();
+    p.run(ATMOS, &["ai", "sessions", "create", "Mixin-notes"])
+        .ok();
+    let hits = p
+        .run(
+            ATMOS,
+            &[
+                "ai", "sessions", "list", "--query", "MIXIN", "--format", "json",
+            ],
+        )
+        .json();
     assert_eq!(hits["total"], 2);
-    let eks = hits["sessions"].as_array().unwrap().iter().find(|s| s["name"] == "eks-review").unwrap();
-    assert!(eks["snippet"].as_str().unwrap().to_lowercase().contains("mixin"), "{eks}");
+    let eks = hits["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "eks-review")
+        .unwrap();
+    assert!(
+        eks["snippet"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("mixin"),
+        "{eks}"
+    );
 }
 
 #[test]
 fn every_command_has_help_with_an_example() {
     let p = TestProject::bare();
-    for cmd in ["list", "create", "show", "clean", "delete", "rename", "export", "import", "doctor"] {
-        let help = p.run(ATMOS, &["ai", "sessions", cmd, "--help"]).ok().to_string();
+    for cmd in [
+        "list", "create", "show", "clean", "delete", "rename", "export", "import", "doctor",
+    ] {
+        let help = p
+            .run(ATMOS, &["ai", "sessions", cmd, "--help"])
+            .ok()
+            .to_string();
         assert!(help.contains("Example"), "{cmd}: {help}");
     }
-    assert!(p.run(ATMOS, &["ai", "sessions", "--help"]).ok().contains("Examples"));
+    assert!(
+        p.run(ATMOS, &["ai", "sessions", "--help"])
+            .ok()
+            .contains("Examples")
+    );
     let usage = p.run(ATMOS, &["ai", "sessions", "clean"]);
     assert_eq!(usage.code, 2, "a missing flag is a usage error");
 }

@@ -3,5 +3,5 @@
 //! with a clean environment, and (in `fake_provider`) a fake AI provider on
 //! 127.0.0.1 that speaks each provider's wire format.
 
-pub mod project;
 pub mod fake_provider;
+pub mod project;

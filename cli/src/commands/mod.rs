@@ -1,6 +1,7 @@
 //! One module per command group. Each parses nothing (clap did), calls the
 //! core, and renders.
 
+pub mod ask;
 pub mod sessions;
 pub mod skills;
 

@@ -46,7 +46,9 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
         }
         ListFormat::Table => {
             let mut text = output::table(
-                &["NAME", "PROVIDER", "MODEL", "SKILL", "CREATED", "UPDATED", "MESSAGES"],
+                &[
+                    "NAME", "PROVIDER", "MODEL", "SKILL", "CREATED", "UPDATED", "MESSAGES",
+                ],
                 listed
                     .iter()
                     .map(|l| {
@@ -111,7 +113,12 @@ fn show(config: Option<PathBuf>, args: ShowArgs) -> Outcome {
         return output::emit(&text, args.output.as_deref());
     }
     let messages = all_pages(&sessions, &key)?;
-    let markers = sessions.project().config.sessions.auto_compact.show_summary_markers;
+    let markers = sessions
+        .project()
+        .config
+        .sessions
+        .auto_compact
+        .show_summary_markers;
     let text = match args.format {
         ShowFormat::Json => output::json(&serde_json::json!({
             "session": session_json(&session),
@@ -146,12 +153,17 @@ fn show(config: Option<PathBuf>, args: ShowArgs) -> Outcome {
                 if m.interrupted {
                     tags.push("interrupted");
                 }
-                let tags = if tags.is_empty() { String::new() } else { format!(" [{}]", tags.join(", ")) };
+                let tags = if tags.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", tags.join(", "))
+                };
                 out.push_str(&format!("── {who} · {}{tags}\n", when(m.created_at)));
                 match (m.is_summary && markers, m.summary_range) {
-                    (true, Some((a, b))) => {
-                        out.push_str(&format!("[SUMMARY: Messages {a}-{b}]\n{}\n[/SUMMARY]\n\n", m.content.trim_end()))
-                    }
+                    (true, Some((a, b))) => out.push_str(&format!(
+                        "[SUMMARY: Messages {a}-{b}]\n{}\n[/SUMMARY]\n\n",
+                        m.content.trim_end()
+                    )),
                     _ => out.push_str(&format!("{}\n\n", m.content.trim_end())),
                 }
             }
@@ -188,7 +200,10 @@ fn all_pages(sessions: &Sessions, key: &SessionKey) -> Result<Vec<atmos_ai::Mess
 fn clean(config: Option<PathBuf>, args: CleanArgs) -> Outcome {
     // A bad duration is reported before the database is opened.
     if atmos_ai::duration::parse_age(&args.older_than).is_none() {
-        return Err(atmos_ai::Error::InvalidDuration { value: args.older_than }.into());
+        return Err(atmos_ai::Error::InvalidDuration {
+            value: args.older_than,
+        }
+        .into());
     }
     let mut sessions = open_sessions(config)?;
     let removed = sessions.clean(&args.older_than, args.dry_run)?;
@@ -198,12 +213,23 @@ fn clean(config: Option<PathBuf>, args: CleanArgs) -> Outcome {
             "deleted": names, "count": names.len(), "dryRun": args.dry_run,
         })),
         TextFormat::Text if names.is_empty() => {
-            format!("No session has been idle for longer than {}.\n", args.older_than)
+            format!(
+                "No session has been idle for longer than {}.\n",
+                args.older_than
+            )
         }
         TextFormat::Text => {
-            let verb = if args.dry_run { "Would delete" } else { "Deleted" };
+            let verb = if args.dry_run {
+                "Would delete"
+            } else {
+                "Deleted"
+            };
             let plural = if names.len() == 1 { "" } else { "s" };
-            format!("{verb} {} session{plural}: {}\n", names.len(), names.join(", "))
+            format!(
+                "{verb} {} session{plural}: {}\n",
+                names.len(),
+                names.join(", ")
+            )
         }
     };
     output::emit(&text, args.output.as_deref())
@@ -302,7 +328,10 @@ fn import(config: Option<PathBuf>, args: ImportArgs) -> Outcome {
 fn doctor(config: Option<PathBuf>, args: FormatArg) -> Outcome {
     let project = super::load_project(config)?;
     if !project.config.sessions.enabled {
-        return Err(atmos_ai::Error::SessionsDisabled { config_path: project.config_path }.into());
+        return Err(atmos_ai::Error::SessionsDisabled {
+            config_path: project.config_path,
+        }
+        .into());
     }
     // Permissions first: a read-only database cannot even be opened.
     let db = project.database_path();
@@ -316,9 +345,9 @@ fn doctor(config: Option<PathBuf>, args: FormatArg) -> Outcome {
             if let Ok(current) = current
                 && current != mode
             {
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
-                    Failure::Message(format!("cannot set {} to {mode:o}: {e}", path.display()))
-                })?;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(
+                    |e| Failure::Message(format!("cannot set {} to {mode:o}: {e}", path.display())),
+                )?;
                 fixed.push(format!("{}: {current:o} -> {mode:o}", path.display()));
             }
         }
@@ -363,6 +392,8 @@ fn doctor(config: Option<PathBuf>, args: FormatArg) -> Outcome {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(Failure::Message("the session database failed its integrity check".into()))
+        Err(Failure::Message(
+            "the session database failed its integrity check".into(),
+        ))
     }
 }

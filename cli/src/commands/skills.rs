@@ -21,7 +21,11 @@ pub fn run(config: Option<PathBuf>, args: FormatArg) -> Outcome {
             skills
                 .iter()
                 .map(|s| {
-                    let mark = if s.name == skills.default_name() { " (default)" } else { "" };
+                    let mark = if s.name == skills.default_name() {
+                        " (default)"
+                    } else {
+                        ""
+                    };
                     vec![
                         format!("{}{mark}", s.name),
                         s.display_name.clone(),

@@ -215,7 +215,11 @@ pub fn locate(options: &LoadOptions) -> Result<Option<PathBuf>> {
     }
     let mut dir = Some(options.start_dir.as_path());
     while let Some(d) = dir {
-        if let Some(p) = CONFIG_FILE_NAMES.iter().map(|n| d.join(n)).find(|p| p.is_file()) {
+        if let Some(p) = CONFIG_FILE_NAMES
+            .iter()
+            .map(|n| d.join(n))
+            .find(|p| p.is_file())
+        {
             return Ok(Some(p));
         }
         dir = d.parent();
@@ -228,7 +232,10 @@ fn in_place(p: &Path) -> Option<PathBuf> {
         return Some(p.to_path_buf());
     }
     if p.is_dir() {
-        return CONFIG_FILE_NAMES.iter().map(|n| p.join(n)).find(|p| p.is_file());
+        return CONFIG_FILE_NAMES
+            .iter()
+            .map(|n| p.join(n))
+            .find(|p| p.is_file());
     }
     None
 }
@@ -296,11 +303,12 @@ struct RawSkill {
 /// Parses a whole atmos.yaml and returns the `ai:` config and the unknown
 /// keys under `ai:` (other top-level sections belong to Atmos and are ignored).
 pub fn parse(text: &str) -> Result<(Config, Vec<String>)> {
-    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| Error::ConfigInvalid {
-        key: "ai".into(),
-        value: "(the file)".into(),
-        rule: format!("atmos.yaml is not valid YAML: {e}"),
-    })?;
+    let doc: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(text).map_err(|e| Error::ConfigInvalid {
+            key: "ai".into(),
+            value: "(the file)".into(),
+            rule: format!("atmos.yaml is not valid YAML: {e}"),
+        })?;
     let ai = match doc.get("ai") {
         None | Some(serde_yaml_ng::Value::Null) => return Ok((Config::default(), Vec::new())),
         Some(ai) => ai.clone(),
@@ -347,7 +355,9 @@ fn invalid(key: impl Into<String>, value: impl ToString, rule: &str) -> Error {
 fn whole(key: &str, v: Option<i64>, default: u32) -> Result<u32> {
     match v {
         None => Ok(default),
-        Some(n) => u32::try_from(n).map_err(|_| invalid(key, n, "must be a whole number, 0 or more")),
+        Some(n) => {
+            u32::try_from(n).map_err(|_| invalid(key, n, "must be a whole number, 0 or more"))
+        }
     }
 }
 
@@ -355,7 +365,11 @@ fn fraction(key: &str, v: Option<f64>, default: f64) -> Result<f64> {
     match v {
         None => Ok(default),
         Some(x) if x > 0.0 && x <= 1.0 => Ok(x),
-        Some(x) => Err(invalid(key, x, "must be a fraction above 0.0 and at most 1.0")),
+        Some(x) => Err(invalid(
+            key,
+            x,
+            "must be a fraction above 0.0 and at most 1.0",
+        )),
     }
 }
 
@@ -366,26 +380,43 @@ fn validate(raw: RawAi) -> Result<Config> {
         let key = format!("ai.providers.{name}");
         let kind = match (&p.kind, ProviderKind::from_str(&name)) {
             (Some(k), _) => ProviderKind::from_str(k).map_err(|_| {
-                invalid(format!("{key}.kind"), k, &format!("must be one of: {}", kind_names()))
+                invalid(
+                    format!("{key}.kind"),
+                    k,
+                    &format!("must be one of: {}", kind_names()),
+                )
             })?,
             (None, Ok(k)) => k,
             (None, Err(_)) => {
                 return Err(invalid(
                     format!("{key}.kind"),
                     "(missing)",
-                    &format!("a provider named '{name}' needs `kind:`, one of: {}", kind_names()),
+                    &format!(
+                        "a provider named '{name}' needs `kind:`, one of: {}",
+                        kind_names()
+                    ),
                 ));
             }
         };
         let max_tokens = match p.max_tokens {
             None => None,
             Some(n) if n > 0 && n <= i64::from(u32::MAX) => Some(n as u32),
-            Some(n) => return Err(invalid(format!("{key}.max_tokens"), n, "must be a whole number above 0")),
+            Some(n) => {
+                return Err(invalid(
+                    format!("{key}.max_tokens"),
+                    n,
+                    "must be a whole number above 0",
+                ));
+            }
         };
         if let Some(url) = &p.base_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            return Err(invalid(format!("{key}.base_url"), url, "must start with http:// or https://"));
+            return Err(invalid(
+                format!("{key}.base_url"),
+                url,
+                "must start with http:// or https://",
+            ));
         }
         for (field, value) in [("model", &p.model), ("api_key_env", &p.api_key_env)] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
@@ -416,7 +447,13 @@ fn validate(raw: RawAi) -> Result<Config> {
         let system_prompt = s
             .system_prompt
             .filter(|p| !p.trim().is_empty())
-            .ok_or_else(|| invalid(format!("{key}.system_prompt"), "(missing)", "every skill needs a system_prompt"))?;
+            .ok_or_else(|| {
+                invalid(
+                    format!("{key}.system_prompt"),
+                    "(missing)",
+                    "every skill needs a system_prompt",
+                )
+            })?;
         skills.insert(
             name,
             SkillConfig {
@@ -434,7 +471,10 @@ fn validate(raw: RawAi) -> Result<Config> {
         return Err(invalid(
             "ai.default_provider",
             p,
-            &format!("must name a provider under ai.providers or one of: {}", kind_names()),
+            &format!(
+                "must name a provider under ai.providers or one of: {}",
+                kind_names()
+            ),
         ));
     }
 
@@ -462,19 +502,33 @@ fn validate(raw: RawAi) -> Result<Config> {
     let timeout_seconds = match raw.timeout_seconds {
         None => d.timeout_seconds,
         Some(n) if n > 0 => n as u64,
-        Some(n) => return Err(invalid("ai.timeout_seconds", n, "must be a whole number of seconds above 0")),
+        Some(n) => {
+            return Err(invalid(
+                "ai.timeout_seconds",
+                n,
+                "must be a whole number of seconds above 0",
+            ));
+        }
     };
     Ok(Config {
         default_provider: raw.default_provider,
         default_skill: raw.default_skill,
-        max_history_messages: whole("ai.max_history_messages", raw.max_history_messages, d.max_history_messages)?,
+        max_history_messages: whole(
+            "ai.max_history_messages",
+            raw.max_history_messages,
+            d.max_history_messages,
+        )?,
         timeout_seconds,
         providers,
         skills,
         sessions: SessionsConfig {
             enabled: s.enabled.unwrap_or(d.sessions.enabled),
             path,
-            max_sessions: whole("ai.sessions.max_sessions", s.max_sessions, d.sessions.max_sessions)?,
+            max_sessions: whole(
+                "ai.sessions.max_sessions",
+                s.max_sessions,
+                d.sessions.max_sessions,
+            )?,
             auto_compact: AutoCompactConfig {
                 enabled: ac.enabled.unwrap_or(dac.enabled),
                 trigger_threshold: fraction(
@@ -542,6 +596,14 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_is_the_defaults() {
+        let text = include_str!("../../../docs/atmos.example.yaml");
+        let (c, warnings) = parse(text).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
     fn reads_the_seeds_example() {
         let yaml = "ai:\n  default_provider: ollama\n  max_history_messages: 50\n  sessions:\n    enabled: true\n    path: .atmos/sessions\n    max_sessions: 10\n    auto_compact:\n      enabled: true\n      trigger_threshold: 0.75\n      compact_ratio: 0.4\n      preserve_recent: 10\n      use_ai_summary: true\n      show_summary_markers: false\n";
         let (c, warnings) = parse(yaml).unwrap();
@@ -560,19 +622,67 @@ mod tests {
     #[test]
     fn bad_values_name_the_key_and_the_rule() {
         let cases = [
-            ("ai:\n  sessions:\n    auto_compact:\n      trigger_threshold: 1.5\n", "ai.sessions.auto_compact.trigger_threshold", "1.5"),
-            ("ai:\n  sessions:\n    auto_compact:\n      compact_ratio: 0\n", "ai.sessions.auto_compact.compact_ratio", "0"),
-            ("ai:\n  sessions:\n    max_sessions: -1\n", "ai.sessions.max_sessions", "-1"),
-            ("ai:\n  max_history_messages: -5\n", "ai.max_history_messages", "-5"),
-            ("ai:\n  default_provider: nosuch\n", "ai.default_provider", "nosuch"),
-            ("ai:\n  sessions:\n    enabled: maybe\n", "ai.sessions.enabled", "maybe"),
-            ("ai:\n  sessions:\n    max_sessions: many\n", "ai.sessions.max_sessions", "many"),
-            ("ai:\n  providers:\n    mine:\n      model: x\n", "ai.providers.mine.kind", "(missing)"),
-            ("ai:\n  providers:\n    openai:\n      base_url: ftp://x\n", "ai.providers.openai.base_url", "ftp://x"),
-            ("ai:\n  providers:\n    openai:\n      max_tokens: 0\n", "ai.providers.openai.max_tokens", "0"),
-            ("ai:\n  skills:\n    ops: {description: x}\n", "ai.skills.ops.system_prompt", "(missing)"),
+            (
+                "ai:\n  sessions:\n    auto_compact:\n      trigger_threshold: 1.5\n",
+                "ai.sessions.auto_compact.trigger_threshold",
+                "1.5",
+            ),
+            (
+                "ai:\n  sessions:\n    auto_compact:\n      compact_ratio: 0\n",
+                "ai.sessions.auto_compact.compact_ratio",
+                "0",
+            ),
+            (
+                "ai:\n  sessions:\n    max_sessions: -1\n",
+                "ai.sessions.max_sessions",
+                "-1",
+            ),
+            (
+                "ai:\n  max_history_messages: -5\n",
+                "ai.max_history_messages",
+                "-5",
+            ),
+            (
+                "ai:\n  default_provider: nosuch\n",
+                "ai.default_provider",
+                "nosuch",
+            ),
+            (
+                "ai:\n  sessions:\n    enabled: maybe\n",
+                "ai.sessions.enabled",
+                "maybe",
+            ),
+            (
+                "ai:\n  sessions:\n    max_sessions: many\n",
+                "ai.sessions.max_sessions",
+                "many",
+            ),
+            (
+                "ai:\n  providers:\n    mine:\n      model: x\n",
+                "ai.providers.mine.kind",
+                "(missing)",
+            ),
+            (
+                "ai:\n  providers:\n    openai:\n      base_url: ftp://x\n",
+                "ai.providers.openai.base_url",
+                "ftp://x",
+            ),
+            (
+                "ai:\n  providers:\n    openai:\n      max_tokens: 0\n",
+                "ai.providers.openai.max_tokens",
+                "0",
+            ),
+            (
+                "ai:\n  skills:\n    ops: {description: x}\n",
+                "ai.skills.ops.system_prompt",
+                "(missing)",
+            ),
             ("ai:\n  timeout_seconds: 0\n", "ai.timeout_seconds", "0"),
-            ("ai:\n  sessions:\n    path: ''\n", "ai.sessions.path", "\"\""),
+            (
+                "ai:\n  sessions:\n    path: ''\n",
+                "ai.sessions.path",
+                "\"\"",
+            ),
         ];
         for (yaml, key, value) in cases {
             let (k, v, rule) = err(yaml);
@@ -595,13 +705,22 @@ mod tests {
         std::fs::write(root.join("atmos.yaml"), "ai: {}\n").unwrap();
         let deep = root.join("stacks/deploy/prod");
         std::fs::create_dir_all(&deep).unwrap();
-        let found = locate(&LoadOptions { start_dir: deep.clone(), ..Default::default() }).unwrap();
+        let found = locate(&LoadOptions {
+            start_dir: deep.clone(),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(found, Some(root.join("atmos.yaml")));
 
         let other = root.join("other");
         std::fs::create_dir_all(&other).unwrap();
         std::fs::write(other.join("atmos.yaml"), "ai: {}\n").unwrap();
-        let by_env = locate(&LoadOptions { env_path: Some(other.clone()), start_dir: deep.clone(), ..Default::default() }).unwrap();
+        let by_env = locate(&LoadOptions {
+            env_path: Some(other.clone()),
+            start_dir: deep.clone(),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(by_env, Some(other.join("atmos.yaml")));
         let by_flag = locate(&LoadOptions {
             explicit: Some(root.join("atmos.yaml")),
@@ -611,7 +730,10 @@ mod tests {
         .unwrap();
         assert_eq!(by_flag, Some(root.join("atmos.yaml")));
 
-        let missing = locate(&LoadOptions { explicit: Some(root.join("nope.yaml")), ..Default::default() });
+        let missing = locate(&LoadOptions {
+            explicit: Some(root.join("nope.yaml")),
+            ..Default::default()
+        });
         assert!(matches!(missing, Err(Error::ConfigInvalid { key, .. }) if key == "--config"));
     }
 }

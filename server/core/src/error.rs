@@ -26,15 +26,23 @@ pub enum Error {
         retry_after_ms: Option<u64>,
         message: String,
     },
-    #[error("provider '{provider}' is not configured: {missing}")]
-    ProviderNotConfigured { provider: String, missing: String },
+    #[error("provider '{provider}' is not configured: {hint}")]
+    ProviderNotConfigured {
+        provider: String,
+        /// What is missing: the key variable's name, or a config key.
+        missing: String,
+        /// What to do about it, for people.
+        hint: String,
+    },
     #[error("{message} ({path}): {hint}", path = .path.display())]
     Storage {
         path: PathBuf,
         message: String,
         hint: String,
     },
-    #[error("invalid duration {value:?}: use a whole number and one unit of h, d, w or m (30-day months), as in 30d")]
+    #[error(
+        "invalid duration {value:?}: use a whole number and one unit of h, d, w or m (30-day months), as in 30d"
+    )]
     InvalidDuration { value: String },
     #[error("session {session_id} is busy with another turn: wait for it to finish, or cancel it")]
     Busy { session_id: String },
@@ -122,7 +130,9 @@ impl Error {
                 "provider": provider, "status": status, "retryable": retryable,
                 "retryAfterMs": retry_after_ms,
             }),
-            Error::ProviderNotConfigured { provider, missing } => {
+            Error::ProviderNotConfigured {
+                provider, missing, ..
+            } => {
                 json!({ "provider": provider, "missing": missing })
             }
             Error::Storage { path, hint, .. } => {
@@ -133,7 +143,9 @@ impl Error {
             Error::ConfigInvalid { key, value, rule } => {
                 json!({ "key": key, "value": value, "rule": rule })
             }
-            Error::InvalidImport { format, reason } => json!({ "format": format, "reason": reason }),
+            Error::InvalidImport { format, reason } => {
+                json!({ "format": format, "reason": reason })
+            }
             Error::InvalidParam { field, .. } => return json!({ "field": field }),
             Error::Cancelled => return Value::Null,
         };
@@ -164,18 +176,28 @@ pub(crate) fn storage_hint(path: &Path, trouble: Trouble) -> String {
         Trouble::ReadOnly => format!(
             "the database is read-only; make it writable with `chmod 600 {p}` \
              and its folder with `chmod 700 {}` (or run `atmos ai sessions doctor`)",
-            path.parent().map(|d| d.display().to_string()).unwrap_or_default()
+            path.parent()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
         ),
         Trouble::CannotOpen => format!(
             "check that {} is a folder you own and can write (`chmod 700`), \
              or set `ai.sessions.path` to another folder",
-            path.parent().map(|d| d.display().to_string()).unwrap_or_default()
+            path.parent()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
         ),
-        Trouble::Full => "the disk is full; free space, then run `atmos ai sessions clean --older-than 30d` \
+        Trouble::Full => {
+            "the disk is full; free space, then run `atmos ai sessions clean --older-than 30d` \
              and `sqlite3 sessions.db \"VACUUM;\"`"
-            .to_string(),
-        Trouble::Locked => "another process kept the database locked; try again when it is done".to_string(),
-        Trouble::TooNew => "upgrade atmos to open it, or point `ai.sessions.path` elsewhere".to_string(),
+                .to_string()
+        }
+        Trouble::Locked => {
+            "another process kept the database locked; try again when it is done".to_string()
+        }
+        Trouble::TooNew => {
+            "upgrade atmos to open it, or point `ai.sessions.path` elsewhere".to_string()
+        }
         Trouble::Other => format!("check the file with `sqlite3 {p} \"PRAGMA integrity_check;\"`"),
     }
 }

@@ -6,9 +6,11 @@
 //! JSON-RPC or the terminal.
 
 pub mod catalog;
+pub mod chat;
 pub mod config;
 pub mod duration;
 mod error;
+pub mod history;
 pub mod names;
 pub mod sessions;
 pub mod skills;

@@ -30,10 +30,7 @@ pub fn validate(name: &str) -> Result<(), &'static str> {
 }
 
 /// `chat-YYYYMMDD-HHMMSS`, with `-2`, `-3`, … when `taken` says the name is in use.
-pub fn anonymous(
-    now: DateTime<Utc>,
-    mut taken: impl FnMut(&str) -> bool,
-) -> String {
+pub fn anonymous(now: DateTime<Utc>, mut taken: impl FnMut(&str) -> bool) -> String {
     let base = format!("chat-{}", now.format("%Y%m%d-%H%M%S"));
     if !taken(&base) {
         return base;

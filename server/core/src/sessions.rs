@@ -36,7 +36,10 @@ pub struct UpdateOptions {
 
 impl UpdateOptions {
     pub fn is_empty(&self) -> bool {
-        self.provider.is_none() && self.model.is_none() && self.skill.is_none() && self.metadata.is_none()
+        self.provider.is_none()
+            && self.model.is_none()
+            && self.skill.is_none()
+            && self.metadata.is_none()
     }
 }
 
@@ -81,7 +84,11 @@ impl Sessions {
         }
         let skills = Skills::load(&project)?;
         let store = Store::open(&project.database_path())?;
-        Ok(Sessions { project, skills, store })
+        Ok(Sessions {
+            project,
+            skills,
+            store,
+        })
     }
 
     pub fn project(&self) -> &Project {
@@ -132,7 +139,9 @@ impl Sessions {
         };
         let provider = catalog::resolve(&self.project.config, options.provider.as_deref())?;
         let model = match &options.model {
-            Some(m) if m.trim().is_empty() => return Err(Error::invalid_param("model", "a model cannot be empty")),
+            Some(m) if m.trim().is_empty() => {
+                return Err(Error::invalid_param("model", "a model cannot be empty"));
+            }
             Some(m) => m.clone(),
             None => provider.model.clone(),
         };
@@ -156,7 +165,11 @@ impl Sessions {
                 "skill",
                 format!(
                     "unknown skill '{s}': run `atmos ai skills` to see them ({})",
-                    self.skills.iter().map(|k| k.name.as_str()).collect::<Vec<_>>().join(", ")
+                    self.skills
+                        .iter()
+                        .map(|k| k.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )),
         }
@@ -198,7 +211,12 @@ impl Sessions {
             let skip = messages.len().saturating_sub(limit as usize);
             messages.drain(..skip);
         }
-        Ok(Resumed { session, messages, created, evicted })
+        Ok(Resumed {
+            session,
+            messages,
+            created,
+            evicted,
+        })
     }
 
     /// Sessions, most recently updated first, and how many match in all.
@@ -252,7 +270,11 @@ impl Sessions {
     }
 
     /// A page of the full transcript.
-    pub fn messages(&self, key: &SessionKey, query: &TranscriptQuery) -> Result<(Session, TranscriptPage)> {
+    pub fn messages(
+        &self,
+        key: &SessionKey,
+        query: &TranscriptQuery,
+    ) -> Result<(Session, TranscriptPage)> {
         let session = self.get(key)?;
         let page = self.store.transcript(&session.id, query)?;
         Ok((session, page))
@@ -287,6 +309,9 @@ fn check_metadata(metadata: Option<serde_json::Value>) -> Result<serde_json::Val
     match metadata {
         None | Some(serde_json::Value::Null) => Ok(serde_json::json!({})),
         Some(m @ serde_json::Value::Object(_)) => Ok(m),
-        Some(_) => Err(Error::invalid_param("metadata", "metadata must be a JSON object")),
+        Some(_) => Err(Error::invalid_param(
+            "metadata",
+            "metadata must be a JSON object",
+        )),
     }
 }

@@ -35,7 +35,10 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "yaml" | "yml" => Ok(Format::Yaml),
             "markdown" | "md" => Ok(Format::Markdown),
-            _ => Err(Error::invalid_param("format", format!("unknown format '{s}': use json, yaml or markdown"))),
+            _ => Err(Error::invalid_param(
+                "format",
+                format!("unknown format '{s}': use json, yaml or markdown"),
+            )),
         }
     }
 }
@@ -146,7 +149,8 @@ fn is_false(b: &bool) -> bool {
 
 /// Builds the checkpoint of a session from its rows.
 pub fn checkpoint(session: &Session, rows: &[Message], project_path: &str) -> Checkpoint {
-    let (summaries, messages): (Vec<&Message>, Vec<&Message>) = rows.iter().partition(|m| m.is_summary);
+    let (summaries, messages): (Vec<&Message>, Vec<&Message>) =
+        rows.iter().partition(|m| m.is_summary);
     let count = |role| messages.iter().filter(|m| m.role == role).count() as u64;
     Checkpoint {
         version: FORMAT_VERSION.into(),
@@ -232,7 +236,11 @@ pub fn markdown(session: &Session, rows: &[Message]) -> String {
         if m.interrupted {
             notes.push("interrupted");
         }
-        let notes = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join(", ")) };
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join(", "))
+        };
         let _ = writeln!(out, "## {who} · {when}{notes}\n");
         if let (true, Some((a, b))) = (m.is_summary, m.summary_range) {
             let _ = writeln!(out, "_Replaces messages {a}–{b}._\n");
@@ -242,7 +250,10 @@ pub fn markdown(session: &Session, rows: &[Message]) -> String {
                 out,
                 "_Context ({}{})_\n\n```\n{}\n```\n",
                 c.kind.as_str(),
-                c.uri.as_deref().map(|u| format!(": {u}")).unwrap_or_default(),
+                c.uri
+                    .as_deref()
+                    .map(|u| format!(": {u}"))
+                    .unwrap_or_default(),
                 c.text
             );
         }
@@ -272,7 +283,12 @@ impl Sessions {
 
     /// Imports a checkpoint (ours or Atmos's version 1.0). `name` renames it
     /// on the way in; a clash is `SessionExists`.
-    pub fn import(&mut self, content: &str, format: Option<Format>, name: Option<&str>) -> Result<(Session, Vec<String>)> {
+    pub fn import(
+        &mut self,
+        content: &str,
+        format: Option<Format>,
+        name: Option<&str>,
+    ) -> Result<(Session, Vec<String>)> {
         let (format, checkpoint) = parse_checkpoint(content, format)?;
         let imported = to_import(checkpoint, format, name)?;
         // Provider and skill are kept as written: an imported session may
@@ -301,13 +317,22 @@ fn parse_checkpoint(content: &str, format: Option<Format>) -> Result<(Format, Ch
     };
     parsed
         .map(|c| (format, c))
-        .map_err(|reason| Error::InvalidImport { format: format.as_str().into(), reason })
+        .map_err(|reason| Error::InvalidImport {
+            format: format.as_str().into(),
+            reason,
+        })
 }
 
 fn to_import(c: Checkpoint, format: Format, name: Option<&str>) -> Result<ImportedSession> {
-    let bad = |reason: String| Error::InvalidImport { format: format.as_str().into(), reason };
+    let bad = |reason: String| Error::InvalidImport {
+        format: format.as_str().into(),
+        reason,
+    };
     if c.version != FORMAT_VERSION {
-        return Err(bad(format!("version is {:?}; only \"1.0\" is supported", c.version)));
+        return Err(bad(format!(
+            "version is {:?}; only \"1.0\" is supported",
+            c.version
+        )));
     }
     let name = name.map(str::to_string).unwrap_or(c.session.name.clone());
     if name.trim().is_empty() {
@@ -332,10 +357,15 @@ fn to_import(c: Checkpoint, format: Format, name: Option<&str>) -> Result<Import
         }
         Some(_) => {}
     }
-    let mut rows: Vec<(i64, ImportedMessage)> = Vec::with_capacity(c.messages.len() + c.summaries.len());
+    let mut rows: Vec<(i64, ImportedMessage)> =
+        Vec::with_capacity(c.messages.len() + c.summaries.len());
     for (i, m) in c.messages.into_iter().enumerate() {
-        let role = Role::parse(&m.role)
-            .ok_or_else(|| bad(format!("messages[{i}].role is {:?}; use user, assistant or system", m.role)))?;
+        let role = Role::parse(&m.role).ok_or_else(|| {
+            bad(format!(
+                "messages[{i}].role is {:?}; use user, assistant or system",
+                m.role
+            ))
+        })?;
         let order = m.id.unwrap_or(i as i64);
         rows.push((
             order,
@@ -383,8 +413,15 @@ fn to_import(c: Checkpoint, format: Format, name: Option<&str>) -> Result<Import
             name,
             provider: c.session.provider,
             model: c.session.model,
-            skill: c.session.skill.unwrap_or_else(|| crate::skills::BUILTIN_SKILL.into()),
-            metadata: c.session.metadata.filter(|m| m.is_object()).unwrap_or_else(|| serde_json::json!({})),
+            skill: c
+                .session
+                .skill
+                .unwrap_or_else(|| crate::skills::BUILTIN_SKILL.into()),
+            metadata: c
+                .session
+                .metadata
+                .filter(|m| m.is_object())
+                .unwrap_or_else(|| serde_json::json!({})),
             created_at: c.session.created_at,
             // An import is activity: a fresh import is neither cleaned nor
             // evicted at once because the file is old.

@@ -21,30 +21,77 @@ fn key(n: &str) -> SessionKey {
 #[test]
 fn disabled_sessions_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let err = Sessions::open(Project::with_config(dir.path().into(), Config::default())).unwrap_err();
+    let err =
+        Sessions::open(Project::with_config(dir.path().into(), Config::default())).unwrap_err();
     assert_eq!(err.code(), 1004);
-    assert!(!dir.path().join(".atmos").exists(), "nothing is created when disabled");
+    assert!(
+        !dir.path().join(".atmos").exists(),
+        "nothing is created when disabled"
+    );
 }
 
 #[test]
 fn resume_creates_when_asked_and_switches_what_it_is_given() {
     let (_d, mut s) = open(|_| {});
-    let err = s.resume(&key("vpc"), false, UpdateOptions::default(), None).unwrap_err();
+    let err = s
+        .resume(&key("vpc"), false, UpdateOptions::default(), None)
+        .unwrap_err();
     assert_eq!(err.code(), 1001);
-    let r = s.resume(&key("vpc"), true, UpdateOptions::default(), None).unwrap();
+    let r = s
+        .resume(&key("vpc"), true, UpdateOptions::default(), None)
+        .unwrap();
     assert!(r.created);
-    assert_eq!((r.session.provider.as_str(), r.session.model.as_str(), r.session.skill.as_str()), ("ollama", "llama3.3", "general"));
+    assert_eq!(
+        (
+            r.session.provider.as_str(),
+            r.session.model.as_str(),
+            r.session.skill.as_str()
+        ),
+        ("ollama", "llama3.3", "general")
+    );
     let id = r.session.id.clone();
     for i in 0..6 {
-        s.store_mut().append_message(&id, &NewMessage::new(if i % 2 == 0 { Role::User } else { Role::Assistant }, format!("m{i}"))).unwrap();
+        s.store_mut()
+            .append_message(
+                &id,
+                &NewMessage::new(
+                    if i % 2 == 0 {
+                        Role::User
+                    } else {
+                        Role::Assistant
+                    },
+                    format!("m{i}"),
+                ),
+            )
+            .unwrap();
     }
     let r = s
-        .resume(&SessionKey::Id(id.clone()), false, UpdateOptions { provider: Some("openai".into()), ..Default::default() }, Some(2))
+        .resume(
+            &SessionKey::Id(id.clone()),
+            false,
+            UpdateOptions {
+                provider: Some("openai".into()),
+                ..Default::default()
+            },
+            Some(2),
+        )
         .unwrap();
     assert!(!r.created);
-    assert_eq!((r.session.provider.as_str(), r.session.model.as_str()), ("openai", "gpt-4o"), "a new provider brings its model");
-    assert_eq!(r.messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["m4", "m5"]);
-    let again = s.resume(&key("vpc"), false, UpdateOptions::default(), None).unwrap();
+    assert_eq!(
+        (r.session.provider.as_str(), r.session.model.as_str()),
+        ("openai", "gpt-4o"),
+        "a new provider brings its model"
+    );
+    assert_eq!(
+        r.messages
+            .iter()
+            .map(|m| m.content.as_str())
+            .collect::<Vec<_>>(),
+        ["m4", "m5"]
+    );
+    let again = s
+        .resume(&key("vpc"), false, UpdateOptions::default(), None)
+        .unwrap();
     assert_eq!(again.session.provider, "openai", "the switch is remembered");
 }
 
@@ -55,16 +102,51 @@ fn unknown_provider_skill_or_bad_metadata_name_the_field() {
         Error::InvalidParam { field, .. } => field,
         other => panic!("{other:?}"),
     };
-    let e = s.create(CreateOptions { name: Some("a".into()), provider: Some("nosuch".into()), ..Default::default() }).unwrap_err();
+    let e = s
+        .create(CreateOptions {
+            name: Some("a".into()),
+            provider: Some("nosuch".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
     assert_eq!(field(e), "provider");
-    let e = s.create(CreateOptions { name: Some("a".into()), skill: Some("nosuch".into()), ..Default::default() }).unwrap_err();
+    let e = s
+        .create(CreateOptions {
+            name: Some("a".into()),
+            skill: Some("nosuch".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
     assert_eq!(field(e), "skill");
-    let e = s.create(CreateOptions { name: Some("a".into()), metadata: Some(serde_json::json!([1])), ..Default::default() }).unwrap_err();
+    let e = s
+        .create(CreateOptions {
+            name: Some("a".into()),
+            metadata: Some(serde_json::json!([1])),
+            ..Default::default()
+        })
+        .unwrap_err();
     assert_eq!(field(e), "metadata");
-    s.create(CreateOptions { name: Some("a".into()), ..Default::default() }).unwrap();
-    let e = s.update(&key("a"), UpdateOptions { skill: Some("nosuch".into()), ..Default::default() }).unwrap_err();
+    s.create(CreateOptions {
+        name: Some("a".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let e = s
+        .update(
+            &key("a"),
+            UpdateOptions {
+                skill: Some("nosuch".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
     assert_eq!(field(e), "skill");
-    let e = s.create(CreateOptions { name: Some("".into()), ..Default::default() }).unwrap_err();
+    let e = s
+        .create(CreateOptions {
+            name: Some("".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
     assert_eq!(e.code(), 1003);
     assert_eq!(e.data()["rule"], "a name cannot be empty");
 }
@@ -74,32 +156,81 @@ fn skills_from_config_are_kept_per_session() {
     let (_d, mut s) = open(|c| {
         c.skills.insert(
             "security".into(),
-            atmos_ai::config::SkillConfig { display_name: None, description: None, system_prompt: "Audit IAM.".into() },
+            atmos_ai::config::SkillConfig {
+                display_name: None,
+                description: None,
+                system_prompt: "Audit IAM.".into(),
+            },
         );
     });
-    s.create(CreateOptions { name: Some("x".into()), ..Default::default() }).unwrap();
-    let updated = s.update(&key("x"), UpdateOptions { skill: Some("security".into()), ..Default::default() }).unwrap();
+    s.create(CreateOptions {
+        name: Some("x".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let updated = s
+        .update(
+            &key("x"),
+            UpdateOptions {
+                skill: Some("security".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     assert_eq!(updated.skill, "security");
-    let r = s.resume(&key("x"), false, UpdateOptions::default(), None).unwrap();
+    let r = s
+        .resume(&key("x"), false, UpdateOptions::default(), None)
+        .unwrap();
     assert_eq!(r.session.skill, "security");
 }
 
 #[test]
 fn messages_pages_and_status_counts() {
     let (_d, mut s) = open(|_| {});
-    let (session, _) = s.create(CreateOptions { name: Some("p".into()), ..Default::default() }).unwrap();
+    let (session, _) = s
+        .create(CreateOptions {
+            name: Some("p".into()),
+            ..Default::default()
+        })
+        .unwrap();
     for i in 0..5 {
-        s.store_mut().append_message(&session.id, &NewMessage::new(Role::User, format!("m{i}"))).unwrap();
+        s.store_mut()
+            .append_message(&session.id, &NewMessage::new(Role::User, format!("m{i}")))
+            .unwrap();
     }
     let (_, page) = s
-        .messages(&key("p"), &TranscriptQuery { before: None, limit: 2, include_archived: true, include_summaries: false })
+        .messages(
+            &key("p"),
+            &TranscriptQuery {
+                before: None,
+                limit: 2,
+                include_archived: true,
+                include_summaries: false,
+            },
+        )
         .unwrap();
-    assert_eq!(page.messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["m3", "m4"]);
+    assert_eq!(
+        page.messages
+            .iter()
+            .map(|m| m.content.as_str())
+            .collect::<Vec<_>>(),
+        ["m3", "m4"]
+    );
     assert!(page.has_more);
     let status = s.status().unwrap();
     assert_eq!(status.session_count, 1);
-    assert_eq!(status.schema_version, atmos_ai::store::schema::SCHEMA_VERSION);
-    assert!(status.database_path.ends_with(".atmos/sessions/sessions.db"));
+    assert_eq!(
+        status.schema_version,
+        atmos_ai::store::schema::SCHEMA_VERSION
+    );
+    assert!(
+        status
+            .database_path
+            .ends_with(".atmos/sessions/sessions.db")
+    );
     let err = s.clean("1.5d", false).unwrap_err();
-    assert_eq!((err.code(), err.data()["value"].as_str()), (1008, Some("1.5d")));
+    assert_eq!(
+        (err.code(), err.data()["value"].as_str()),
+        (1008, Some("1.5d"))
+    );
 }

@@ -20,6 +20,18 @@ impl Store {
     /// Takes the turn lease of a session for `ttl_ms`, or fails with `Busy`
     /// when another holder's lease has not expired.
     pub fn acquire_lease(&mut self, session_id: &str, holder: &str, ttl_ms: i64) -> Result<Lease> {
+        self.acquire_lease_with(session_id, holder, ttl_ms, &|_| false)
+    }
+
+    /// As [`Store::acquire_lease`], and a lease whose holder `is_gone` says
+    /// has ended (its process died) is taken over even before it expires.
+    pub fn acquire_lease_with(
+        &mut self,
+        session_id: &str,
+        holder: &str,
+        ttl_ms: i64,
+        is_gone: &dyn Fn(&str) -> bool,
+    ) -> Result<Lease> {
         let path = self.path.clone();
         let map = |e| crate::error::classify(&path, e);
         let tx = self.begin()?;
@@ -35,6 +47,7 @@ impl Store {
         if let Some((other, expires)) = current
             && other != holder
             && expires > now
+            && !is_gone(&other)
         {
             return Err(StoreError::Busy {
                 session_id: session_id.to_string(),

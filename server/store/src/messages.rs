@@ -131,8 +131,10 @@ fn load_context(conn: &Connection, messages: &mut [Message]) -> rusqlite::Result
 }
 
 fn get_message(conn: &Connection, id: i64) -> rusqlite::Result<Message> {
-    conn.prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"))?
-        .query_row([id], message_from_row)
+    conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"
+    ))?
+    .query_row([id], message_from_row)
 }
 
 impl Store {
@@ -167,8 +169,9 @@ impl Store {
     /// scans of an index: the cost does not grow with the archived history.
     pub fn active_window(&self, session_id: &str, limit: Option<u32>) -> Result<Vec<Message>> {
         let map = |e| self.err(e);
-        let mut out = self
-            .conn
+        // One read transaction: one snapshot for both reads, one WAL lookup.
+        let tx = self.conn.unchecked_transaction().map_err(map)?;
+        let mut out = tx
             .prepare_cached(&format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages \
                  WHERE session_id = ?1 AND archived = 0 AND is_summary = 1 ORDER BY id"
@@ -178,8 +181,7 @@ impl Store {
                     .collect::<rusqlite::Result<Vec<_>>>()
             })
             .map_err(map)?;
-        let mut recent = self
-            .conn
+        let mut recent = tx
             .prepare_cached(&format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages \
                  WHERE session_id = ?1 AND archived = 0 AND is_summary = 0 \
@@ -193,6 +195,7 @@ impl Store {
                 .collect::<rusqlite::Result<Vec<_>>>()
             })
             .map_err(map)?;
+        tx.finish().map_err(map)?;
         recent.reverse();
         out.extend(recent);
         Ok(out)
@@ -302,7 +305,11 @@ impl Store {
     /// Writes a whole session (import) in one transaction, keeping summary
     /// ranges pointing at the right messages, then evicts beyond
     /// `max_sessions`.
-    pub fn import_session(&mut self, imported: &ImportedSession, max_sessions: u32) -> Result<(Session, Vec<String>)> {
+    pub fn import_session(
+        &mut self,
+        imported: &ImportedSession,
+        max_sessions: u32,
+    ) -> Result<(Session, Vec<String>)> {
         let path = self.path.clone();
         let name = imported.session.name.clone();
         let map = |e: rusqlite::Error| match &e {
@@ -318,9 +325,9 @@ impl Store {
         let mut ids: HashMap<i64, i64> = HashMap::new();
         let (mut count, mut archived, mut summaries) = (0i64, 0i64, 0i64);
         for m in &imported.messages {
-            let range = m.summary_range.and_then(|(a, b)| {
-                Some((*ids.get(&a)?, *ids.get(&b)?))
-            });
+            let range = m
+                .summary_range
+                .and_then(|(a, b)| Some((*ids.get(&a)?, *ids.get(&b)?)));
             let id = insert_message(
                 &tx,
                 &session.id,

@@ -2,7 +2,7 @@
 //! update, delete and clean.
 
 use crate::error::{Result, SessionKey, StoreError};
-use crate::types::{Listed, ListFilter, NewSession, Session, SessionUpdate};
+use crate::types::{ListFilter, Listed, NewSession, Session, SessionUpdate};
 use crate::{Store, from_millis, now_millis, to_millis};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
@@ -84,7 +84,10 @@ pub(crate) fn evict(tx: &Transaction<'_>, max: u32, keep: &str) -> rusqlite::Res
     Ok(victims.into_iter().map(|(_, name)| name).collect())
 }
 
-pub(crate) fn find_in(conn: &rusqlite::Connection, key: &SessionKey) -> rusqlite::Result<Option<Session>> {
+pub(crate) fn find_in(
+    conn: &rusqlite::Connection,
+    key: &SessionKey,
+) -> rusqlite::Result<Option<Session>> {
     let (sql, value) = match key {
         SessionKey::Name(n) => ("WHERE name = ?1", n),
         SessionKey::Id(i) => ("WHERE id = ?1", i),
@@ -102,7 +105,11 @@ impl Store {
     /// `max_sessions` (0: no limit), deletes the least recently updated
     /// others, all in one transaction. Returns the session and the names
     /// evicted.
-    pub fn create_session(&mut self, new: &NewSession, max_sessions: u32) -> Result<(Session, Vec<String>)> {
+    pub fn create_session(
+        &mut self,
+        new: &NewSession,
+        max_sessions: u32,
+    ) -> Result<(Session, Vec<String>)> {
         let path = self.path.clone();
         let map = |e: rusqlite::Error| {
             if is_unique_violation(&e) {
@@ -125,7 +132,8 @@ impl Store {
 
     /// The session with this name or id, or `NotFound`.
     pub fn get(&self, key: &SessionKey) -> Result<Session> {
-        self.find(key)?.ok_or_else(|| StoreError::NotFound(key.clone()))
+        self.find(key)?
+            .ok_or_else(|| StoreError::NotFound(key.clone()))
     }
 
     /// How many sessions the project has.
@@ -147,7 +155,12 @@ impl Store {
 
     /// Sessions, most recently updated first, with the total that match.
     pub fn list(&self, filter: &ListFilter) -> Result<(Vec<Listed>, u64)> {
-        match filter.query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        match filter
+            .query
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+        {
             None => self.list_plain(filter),
             Some(q) => self.list_matching(filter, q),
         }
@@ -163,7 +176,10 @@ impl Store {
             ))
             .map_err(|e| self.err(e))?;
         let sessions = stmt
-            .query_map(params![filter.provider, limit, filter.offset], session_from_row)
+            .query_map(
+                params![filter.provider, limit, filter.offset],
+                session_from_row,
+            )
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.err(e))?;
         let total: i64 = self
@@ -176,7 +192,10 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let listed = sessions
             .into_iter()
-            .map(|session| Listed { session, snippet: None })
+            .map(|session| Listed {
+                session,
+                snippet: None,
+            })
             .collect();
         Ok((listed, total as u64))
     }
@@ -199,9 +218,15 @@ impl Store {
             let session = row.map_err(|e| self.err(e))?;
             let by_name = session.name.to_lowercase().contains(&needle);
             if let Some(snippet) = snippets.get(&session.id) {
-                matched.push(Listed { session, snippet: Some(snippet.clone()) });
+                matched.push(Listed {
+                    session,
+                    snippet: Some(snippet.clone()),
+                });
             } else if by_name {
-                matched.push(Listed { session, snippet: None });
+                matched.push(Listed {
+                    session,
+                    snippet: None,
+                });
             }
         }
         let total = matched.len() as u64;
@@ -229,7 +254,9 @@ impl Store {
                 )
                 .map_err(|e| self.err(e))?;
             let rows = stmt
-                .query_map([phrase], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .query_map([phrase], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
                 .map_err(|e| self.err(e))?;
             for row in rows {
                 let (session, snippet) = row.map_err(|e| self.err(e))?;
@@ -246,7 +273,9 @@ impl Store {
                 )
                 .map_err(|e| self.err(e))?;
             let rows = stmt
-                .query_map([pattern], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .query_map([pattern], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
                 .map_err(|e| self.err(e))?;
             for row in rows {
                 let (session, content) = row.map_err(|e| self.err(e))?;
@@ -269,10 +298,16 @@ impl Store {
                 crate::error::classify(&path, e)
             }
         };
-        let session = find_in(&tx, key).map_err(map)?.ok_or_else(|| StoreError::NotFound(key.clone()))?;
+        let session = find_in(&tx, key)
+            .map_err(map)?
+            .ok_or_else(|| StoreError::NotFound(key.clone()))?;
         tx.execute(
             "UPDATE sessions SET name = ?1, updated_at = ?2 WHERE id = ?3",
-            params![new_name, now_millis().max(to_millis(session.updated_at)), session.id],
+            params![
+                new_name,
+                now_millis().max(to_millis(session.updated_at)),
+                session.id
+            ],
         )
         .map_err(map)?;
         let renamed = find_in(&tx, &SessionKey::Id(session.id)).map_err(map)?;
@@ -285,7 +320,9 @@ impl Store {
         let path = self.path.clone();
         let map = |e| crate::error::classify(&path, e);
         let tx = self.begin()?;
-        let session = find_in(&tx, key).map_err(map)?.ok_or_else(|| StoreError::NotFound(key.clone()))?;
+        let session = find_in(&tx, key)
+            .map_err(map)?
+            .ok_or_else(|| StoreError::NotFound(key.clone()))?;
         if !update.is_empty() {
             tx.execute(
                 "UPDATE sessions SET provider = COALESCE(?1, provider), model = COALESCE(?2, model), \
@@ -312,8 +349,11 @@ impl Store {
         let path = self.path.clone();
         let map = |e| crate::error::classify(&path, e);
         let tx = self.begin()?;
-        let session = find_in(&tx, key).map_err(map)?.ok_or_else(|| StoreError::NotFound(key.clone()))?;
-        tx.execute("DELETE FROM sessions WHERE id = ?1", [&session.id]).map_err(map)?;
+        let session = find_in(&tx, key)
+            .map_err(map)?
+            .ok_or_else(|| StoreError::NotFound(key.clone()))?;
+        tx.execute("DELETE FROM sessions WHERE id = ?1", [&session.id])
+            .map_err(map)?;
         tx.commit().map_err(map)?;
         Ok(session)
     }
@@ -337,7 +377,8 @@ impl Store {
         };
         if !dry_run {
             for s in &victims {
-                tx.execute("DELETE FROM sessions WHERE id = ?1", [&s.id]).map_err(map)?;
+                tx.execute("DELETE FROM sessions WHERE id = ?1", [&s.id])
+                    .map_err(map)?;
             }
         }
         tx.commit().map_err(map)?;
@@ -362,7 +403,10 @@ fn snippet_around(content: &str, query: &str) -> String {
     let at = lower.find(&query.to_lowercase()).unwrap_or(0);
     // `to_lowercase` can change byte lengths; fall back to char positions.
     let chars: Vec<char> = content.chars().collect();
-    let char_at = lower[..at.min(lower.len())].chars().count().min(chars.len());
+    let char_at = lower[..at.min(lower.len())]
+        .chars()
+        .count()
+        .min(chars.len());
     let start = char_at.saturating_sub(40);
     let end = (char_at + 40).min(chars.len());
     let mut s: String = chars[start..end].iter().collect();

@@ -29,18 +29,29 @@ fn every_older_version_migrates_with_its_data() {
             }
         }
         let mut store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), schema::SCHEMA_VERSION, "from v{version}");
+        assert_eq!(
+            store.schema_version().unwrap(),
+            schema::SCHEMA_VERSION,
+            "from v{version}"
+        );
         if version >= 1 {
             let s = store.get(&SessionKey::Name("legacy".into())).unwrap();
             assert_eq!(s.message_count, 2);
             let window = store.active_window(&s.id, None).unwrap();
             assert_eq!(window.len(), 2);
             // Old messages are searchable after the FTS migration.
-            let (hits, _) = store.list(&ListFilter { query: Some("10.40.0.0".into()), ..Default::default() }).unwrap();
+            let (hits, _) = store
+                .list(&ListFilter {
+                    query: Some("10.40.0.0".into()),
+                    ..Default::default()
+                })
+                .unwrap();
             assert_eq!(hits.len(), 1, "from v{version}");
             // And the new tables work.
             store.acquire_lease(&s.id, "me", 1000).unwrap();
-            store.append_message(&s.id, &NewMessage::new(Role::User, "more")).unwrap();
+            store
+                .append_message(&s.id, &NewMessage::new(Role::User, "more"))
+                .unwrap();
         }
         assert!(store.integrity_problems().unwrap().is_empty());
     }

@@ -39,7 +39,9 @@ fn creates_folder_0700_and_file_0600() {
 fn names_are_unique_and_case_sensitive() {
     let (_d, mut store) = open();
     store.create_session(&new_session("vpc"), 0).unwrap();
-    assert!(matches!(store.create_session(&new_session("vpc"), 0), Err(StoreError::NameTaken(n)) if n == "vpc"));
+    assert!(
+        matches!(store.create_session(&new_session("vpc"), 0), Err(StoreError::NameTaken(n)) if n == "vpc")
+    );
     store.create_session(&new_session("VPC"), 0).unwrap();
     assert_eq!(store.session_count().unwrap(), 2);
 }
@@ -53,13 +55,19 @@ fn creating_past_the_limit_evicts_the_least_recently_updated() {
     }
     // Activity on "a" makes "b" the least recently updated.
     let a = store.get(&name("a")).unwrap();
-    store.append_message(&a.id, &NewMessage::new(Role::User, "hi")).unwrap();
+    store
+        .append_message(&a.id, &NewMessage::new(Role::User, "hi"))
+        .unwrap();
     let (_, evicted) = store.create_session(&new_session("d"), 3).unwrap();
     assert_eq!(evicted, vec!["b"]);
     let (_, evicted) = store.create_session(&new_session("e"), 0).unwrap();
     assert!(evicted.is_empty(), "0 means no limit");
     let (_, evicted) = store.create_session(&new_session("f"), 2).unwrap();
-    assert_eq!(evicted.len(), 3, "down to the limit, the new one spared: {evicted:?}");
+    assert_eq!(
+        evicted.len(),
+        3,
+        "down to the limit, the new one spared: {evicted:?}"
+    );
     assert!(store.find(&name("f")).unwrap().is_some());
     assert_eq!(store.session_count().unwrap(), 2);
 }
@@ -69,8 +77,14 @@ fn appending_keeps_the_counters_and_the_window_reads_the_tail() {
     let (_d, mut store) = open();
     let (s, _) = store.create_session(&new_session("w"), 0).unwrap();
     for i in 0..25 {
-        let role = if i % 2 == 0 { Role::User } else { Role::Assistant };
-        store.append_message(&s.id, &NewMessage::new(role, format!("m{i}"))).unwrap();
+        let role = if i % 2 == 0 {
+            Role::User
+        } else {
+            Role::Assistant
+        };
+        store
+            .append_message(&s.id, &NewMessage::new(role, format!("m{i}")))
+            .unwrap();
     }
     let s = store.get(&name("w")).unwrap();
     assert_eq!(s.message_count, 25);
@@ -83,7 +97,9 @@ fn appending_keeps_the_counters_and_the_window_reads_the_tail() {
 #[test]
 fn appending_to_a_missing_session_is_not_found() {
     let (_d, mut store) = open();
-    let err = store.append_message("nope", &NewMessage::new(Role::User, "x")).unwrap_err();
+    let err = store
+        .append_message("nope", &NewMessage::new(Role::User, "x"))
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
 }
 
@@ -92,7 +108,12 @@ fn summaries_archive_and_lead_the_window() {
     let (_d, mut store) = open();
     let (s, _) = store.create_session(&new_session("c"), 0).unwrap();
     let ids: Vec<i64> = (0..10)
-        .map(|i| store.append_message(&s.id, &NewMessage::new(Role::User, format!("m{i}"))).unwrap().id)
+        .map(|i| {
+            store
+                .append_message(&s.id, &NewMessage::new(Role::User, format!("m{i}")))
+                .unwrap()
+                .id
+        })
         .collect();
     let summary = store
         .store_summary(
@@ -108,7 +129,10 @@ fn summaries_archive_and_lead_the_window() {
         .unwrap();
     assert!(summary.is_summary && summary.role == Role::System);
     let s2 = store.get(&name("c")).unwrap();
-    assert_eq!((s2.message_count, s2.archived_count, s2.summary_count), (10, 4, 1));
+    assert_eq!(
+        (s2.message_count, s2.archived_count, s2.summary_count),
+        (10, 4, 1)
+    );
     let window = store.active_window(&s.id, Some(3)).unwrap();
     let texts: Vec<_> = window.iter().map(|m| m.content.as_str()).collect();
     assert_eq!(texts, ["decided 10.0.0.0/16", "m7", "m8", "m9"]);
@@ -139,17 +163,36 @@ fn transcript_pages_from_the_newest_end() {
     let (_d, mut store) = open();
     let (s, _) = store.create_session(&new_session("t"), 0).unwrap();
     let ids: Vec<i64> = (0..7)
-        .map(|i| store.append_message(&s.id, &NewMessage::new(Role::User, format!("m{i}"))).unwrap().id)
+        .map(|i| {
+            store
+                .append_message(&s.id, &NewMessage::new(Role::User, format!("m{i}")))
+                .unwrap()
+                .id
+        })
         .collect();
-    let q = |before, limit| TranscriptQuery { before, limit, include_archived: true, include_summaries: false };
+    let q = |before, limit| TranscriptQuery {
+        before,
+        limit,
+        include_archived: true,
+        include_summaries: false,
+    };
     let p1 = store.transcript(&s.id, &q(None, 3)).unwrap();
-    assert_eq!(p1.messages.iter().map(|m| m.id).collect::<Vec<_>>(), ids[4..7]);
+    assert_eq!(
+        p1.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+        ids[4..7]
+    );
     assert!(p1.has_more);
     let p2 = store.transcript(&s.id, &q(Some(ids[4]), 3)).unwrap();
-    assert_eq!(p2.messages.iter().map(|m| m.id).collect::<Vec<_>>(), ids[1..4]);
+    assert_eq!(
+        p2.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+        ids[1..4]
+    );
     assert!(p2.has_more);
     let p3 = store.transcript(&s.id, &q(Some(ids[1]), 3)).unwrap();
-    assert_eq!(p3.messages.iter().map(|m| m.id).collect::<Vec<_>>(), ids[0..1]);
+    assert_eq!(
+        p3.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+        ids[0..1]
+    );
     assert!(!p3.has_more);
 }
 
@@ -179,29 +222,75 @@ fn list_is_newest_first_filters_by_provider_and_searches_text() {
     store.create_session(&other, 0).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(3));
     store
-        .append_message(&a.id, &NewMessage::new(Role::Assistant, "Use CIDR 10.20.0.0/16 for the Production VPC peering"))
+        .append_message(
+            &a.id,
+            &NewMessage::new(
+                Role::Assistant,
+                "Use CIDR 10.20.0.0/16 for the Production VPC peering",
+            ),
+        )
         .unwrap();
     let (all, total) = store.list(&ListFilter::default()).unwrap();
     assert_eq!(total, 2);
-    assert_eq!(all[0].session.name, "alpha", "alpha had the latest activity");
+    assert_eq!(
+        all[0].session.name, "alpha",
+        "alpha had the latest activity"
+    );
 
-    let (only, total) = store.list(&ListFilter { provider: Some("ollama".into()), ..Default::default() }).unwrap();
+    let (only, total) = store
+        .list(&ListFilter {
+            provider: Some("ollama".into()),
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!((only.len(), total), (1, 1));
 
-    let (hits, total) = store.list(&ListFilter { query: Some("production vpc".into()), ..Default::default() }).unwrap();
+    let (hits, total) = store
+        .list(&ListFilter {
+            query: Some("production vpc".into()),
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(total, 1);
     assert_eq!(hits[0].session.name, "alpha");
-    assert!(hits[0].snippet.as_deref().unwrap().contains("Production VPC"), "{:?}", hits[0].snippet);
+    assert!(
+        hits[0]
+            .snippet
+            .as_deref()
+            .unwrap()
+            .contains("Production VPC"),
+        "{:?}",
+        hits[0].snippet
+    );
 
-    let (hits, total) = store.list(&ListFilter { query: Some("vpc".into()), ..Default::default() }).unwrap();
+    let (hits, total) = store
+        .list(&ListFilter {
+            query: Some("vpc".into()),
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(total, 2, "text match and name match");
-    assert!(hits.iter().any(|h| h.session.name == "beta-VPC" && h.snippet.is_none()));
+    assert!(
+        hits.iter()
+            .any(|h| h.session.name == "beta-VPC" && h.snippet.is_none())
+    );
 
-    let (hits, _) = store.list(&ListFilter { query: Some("/1".into()), ..Default::default() }).unwrap();
+    let (hits, _) = store
+        .list(&ListFilter {
+            query: Some("/1".into()),
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(hits.len(), 1, "two-character queries scan");
     assert!(hits[0].snippet.as_deref().unwrap().contains("/16"));
 
-    let (page, total) = store.list(&ListFilter { limit: Some(1), offset: 1, ..Default::default() }).unwrap();
+    let (page, total) = store
+        .list(&ListFilter {
+            limit: Some(1),
+            offset: 1,
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!((page[0].session.name.as_str(), total), ("beta-VPC", 2));
 }
 
@@ -210,21 +299,50 @@ fn rename_update_delete() {
     let (_d, mut store) = open();
     let (s, _) = store.create_session(&new_session("one"), 0).unwrap();
     store.create_session(&new_session("two"), 0).unwrap();
-    store.append_message(&s.id, &NewMessage::new(Role::User, "secret text")).unwrap();
-    assert!(matches!(store.rename(&name("one"), "two"), Err(StoreError::NameTaken(_))));
-    assert!(matches!(store.rename(&name("zzz"), "x"), Err(StoreError::NotFound(_))));
+    store
+        .append_message(&s.id, &NewMessage::new(Role::User, "secret text"))
+        .unwrap();
+    assert!(matches!(
+        store.rename(&name("one"), "two"),
+        Err(StoreError::NameTaken(_))
+    ));
+    assert!(matches!(
+        store.rename(&name("zzz"), "x"),
+        Err(StoreError::NotFound(_))
+    ));
     let renamed = store.rename(&name("one"), "uno").unwrap();
     assert_eq!(renamed.id, s.id);
     let updated = store
-        .update(&SessionKey::Id(s.id.clone()), &SessionUpdate { skill: Some("ops".into()), model: Some("m2".into()), ..Default::default() })
+        .update(
+            &SessionKey::Id(s.id.clone()),
+            &SessionUpdate {
+                skill: Some("ops".into()),
+                model: Some("m2".into()),
+                ..Default::default()
+            },
+        )
         .unwrap();
-    assert_eq!((updated.skill.as_str(), updated.model.as_str(), updated.provider.as_str()), ("ops", "m2", "anthropic"));
+    assert_eq!(
+        (
+            updated.skill.as_str(),
+            updated.model.as_str(),
+            updated.provider.as_str()
+        ),
+        ("ops", "m2", "anthropic")
+    );
     store.delete(&name("uno")).unwrap();
-    let rows: i64 = store.connection().query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0)).unwrap();
+    let rows: i64 = store
+        .connection()
+        .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(rows, 0, "messages went with the session");
     let fts: i64 = store
         .connection()
-        .query_row("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH '\"secret\"'", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH '\"secret\"'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(fts, 0, "and their search index entries");
 }
@@ -240,10 +358,20 @@ fn clean_by_last_activity() {
         store.create_session(&s, 0).unwrap();
     }
     let dry = store.clean(now - Duration::days(30), true).unwrap();
-    assert_eq!(dry.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["old"]);
-    assert_eq!(store.session_count().unwrap(), 3, "a dry run deletes nothing");
+    assert_eq!(
+        dry.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["old"]
+    );
+    assert_eq!(
+        store.session_count().unwrap(),
+        3,
+        "a dry run deletes nothing"
+    );
     let gone = store.clean(now - Duration::days(7), false).unwrap();
-    assert_eq!(gone.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["old", "mid"]);
+    assert_eq!(
+        gone.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["old", "mid"]
+    );
     let all = store.clean(Utc::now(), false).unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(store.session_count().unwrap(), 0);
@@ -254,7 +382,10 @@ fn leases_make_a_session_busy_until_released_or_expired() {
     let (_d, mut store) = open();
     let (s, _) = store.create_session(&new_session("l"), 0).unwrap();
     let lease = store.acquire_lease(&s.id, "proc-1", 60_000).unwrap();
-    assert!(matches!(store.acquire_lease(&s.id, "proc-2", 60_000), Err(StoreError::Busy { .. })));
+    assert!(matches!(
+        store.acquire_lease(&s.id, "proc-2", 60_000),
+        Err(StoreError::Busy { .. })
+    ));
     store.release_lease(&lease).unwrap();
     let stale = store.acquire_lease(&s.id, "proc-2", -1).unwrap();
     assert_eq!(stale.holder, "proc-2");
@@ -273,15 +404,25 @@ fn two_connections_racing_for_one_name_one_wins() {
                 let path = path.clone();
                 std::thread::spawn(move || {
                     let mut store = Store::open(&path).unwrap();
-                    store.create_session(&new_session(&format!("race-{round}")), 0).map(|_| ())
+                    store
+                        .create_session(&new_session(&format!("race-{round}")), 0)
+                        .map(|_| ())
                 })
             })
             .collect::<Vec<_>>()
             .into_iter()
             .map(|h| h.join().unwrap())
             .collect();
-        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
-        assert!(results.iter().any(|r| matches!(r, Err(StoreError::NameTaken(_)))));
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{results:?}"
+        );
+        assert!(
+            results
+                .iter()
+                .any(|r| matches!(r, Err(StoreError::NameTaken(_))))
+        );
     }
 }
 
@@ -289,9 +430,17 @@ fn two_connections_racing_for_one_name_one_wins() {
 fn a_file_that_is_not_a_database_is_reported_corrupt() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sessions.db");
-    std::fs::write(&path, "this is not sqlite, just some text that is long enough to be a header..").unwrap();
+    std::fs::write(
+        &path,
+        "this is not sqlite, just some text that is long enough to be a header..",
+    )
+    .unwrap();
     match Store::open(&path) {
-        Err(StoreError::Database { trouble: Trouble::Corrupt, path: p, .. }) => assert_eq!(p, path),
+        Err(StoreError::Database {
+            trouble: Trouble::Corrupt,
+            path: p,
+            ..
+        }) => assert_eq!(p, path),
         other => panic!("expected Corrupt, got {other:?}"),
     }
 }
@@ -310,18 +459,34 @@ fn a_read_only_database_is_reported_read_only() {
     }
     if is_root() {
         // Open the file read-only through SQLite itself.
-        let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let conn = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
         let err = conn.execute("DELETE FROM sessions", []).unwrap_err();
         assert_eq!(err.sqlite_error_code(), Some(rusqlite::ErrorCode::ReadOnly));
         return;
     }
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
-    let err = Store::open(&path).and_then(|mut s| s.create_session(&new_session("y"), 0).map(|_| ()));
-    assert!(matches!(err, Err(StoreError::Database { trouble: Trouble::ReadOnly | Trouble::CannotOpen, .. })), "{err:?}");
+    let err =
+        Store::open(&path).and_then(|mut s| s.create_session(&new_session("y"), 0).map(|_| ()));
+    assert!(
+        matches!(
+            err,
+            Err(StoreError::Database {
+                trouble: Trouble::ReadOnly | Trouble::CannotOpen,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
 }
 
 fn is_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
 }
 
 #[test]
@@ -329,6 +494,15 @@ fn a_database_from_a_newer_atmos_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sessions.db");
     Store::open(&path).unwrap();
-    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 999).unwrap();
-    assert!(matches!(Store::open(&path), Err(StoreError::Database { trouble: Trouble::TooNew, .. })));
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 999)
+        .unwrap();
+    assert!(matches!(
+        Store::open(&path),
+        Err(StoreError::Database {
+            trouble: Trouble::TooNew,
+            ..
+        })
+    ));
 }

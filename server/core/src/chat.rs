@@ -1,0 +1,414 @@
+//! One chat turn, in three phases so that no caller holds the database
+//! across a network await:
+//!
+//! 1. [`Sessions::begin_turn`] (sync): take the session's turn lease, store
+//!    the user message (committed before any provider is called), build the
+//!    request from the history.
+//! 2. [`stream_reply`] (async, no database): call the provider, passing each
+//!    text piece on as it arrives. Dropping the future cancels the request.
+//! 3. [`Sessions::finish_turn`] (sync): store the reply with its usage — or
+//!    the part that arrived, marked interrupted — and give the lease back.
+//!
+//! [`prepare_one_shot`] builds the same request without a session, for
+//! `atmos ai ask` when nothing is to be kept.
+
+use crate::catalog;
+use crate::config::{Config, Project};
+use crate::error::{Error, Result};
+use crate::history;
+use crate::sessions::Sessions;
+use crate::skills::Skills;
+use atmos_providers::{
+    ChatRequest, Completion, Provider, ProviderError, ProviderSettings, StreamEvent,
+};
+use atmos_store::{ContextRef, Lease, Message, NewMessage, Role, Session, SessionKey, TokenUsage};
+use std::time::{Duration, Instant};
+
+/// How long a turn's lease lasts without its holder. A process that dies
+/// mid-turn blocks the session at most this long (less: see [`holder_is_gone`]).
+pub const LEASE_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// What to send.
+#[derive(Debug, Clone)]
+pub struct TurnRequest {
+    pub key: SessionKey,
+    pub message: String,
+    pub context: Vec<ContextRef>,
+}
+
+/// A turn between phase 1 and phase 3.
+pub struct PreparedTurn {
+    /// `None` for a one-shot turn that keeps nothing.
+    pub session: Option<Session>,
+    /// The stored user message (`None` for one-shot turns).
+    pub user_message: Option<Message>,
+    pub request: ChatRequest,
+    pub provider_name: String,
+    pub model: String,
+    /// Estimated tokens of the request.
+    pub estimated_input: u64,
+    pub started: Instant,
+    provider: Box<dyn Provider>,
+    lease: Option<Lease>,
+}
+
+impl std::fmt::Debug for PreparedTurn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedTurn")
+            .field("session", &self.session.as_ref().map(|s| &s.name))
+            .field("provider", &self.provider_name)
+            .field("model", &self.model)
+            .finish()
+    }
+}
+
+/// What phase 2 produced.
+#[derive(Debug)]
+pub enum ReplyOutcome {
+    Complete(Completion),
+    /// The provider failed; `partial` is what arrived before.
+    Failed {
+        partial: String,
+        error: ProviderError,
+    },
+    /// The caller stopped the turn; `partial` is what arrived before.
+    Cancelled {
+        partial: String,
+    },
+}
+
+/// A turn that ended.
+#[derive(Debug, Clone)]
+pub struct FinishedTurn {
+    pub session: Option<Session>,
+    pub reply: Message,
+    pub usage: TokenUsage,
+    pub provider: String,
+    pub model: String,
+    pub duration: Duration,
+}
+
+impl Sessions {
+    /// Phase 1: lease, store the user message, build the request. A busy
+    /// session is `Busy`; a provider without credentials is
+    /// `ProviderNotConfigured` and nothing is stored.
+    pub fn begin_turn(&mut self, turn: TurnRequest) -> Result<PreparedTurn> {
+        if turn.message.trim().is_empty() {
+            return Err(Error::invalid_param("message", "the message is empty"));
+        }
+        let session = self.get(&turn.key)?;
+        let (settings, provider) =
+            provider_for(&self.project().config, &session.provider, &session.model)?;
+        let skill_prompt = self
+            .skills()
+            .get(&session.skill)
+            .or_else(|| self.skills().get(self.skills().default_name()))
+            .map(|s| s.system_prompt.clone())
+            .unwrap_or_default();
+        let holder = lease_holder();
+        let lease = self.store_mut().acquire_lease_with(
+            &session.id,
+            &holder,
+            LEASE_TTL.as_millis() as i64,
+            &holder_is_gone,
+        )?;
+        let stored = NewMessage {
+            context: turn.context.clone(),
+            ..NewMessage::new(Role::User, turn.message.clone())
+        };
+        let user_message = match self.store_mut().append_message(&session.id, &stored) {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = self.store_mut().release_lease(&lease);
+                return Err(e.into());
+            }
+        };
+        let limit = match self.project().config.max_history_messages {
+            0 => None,
+            n => Some(n),
+        };
+        let window = match self.store().active_window(&session.id, limit) {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = self.store_mut().release_lease(&lease);
+                return Err(e.into());
+            }
+        };
+        let system = history::system_prompt(&skill_prompt, &window);
+        let messages = history::messages(&window, &turn.context);
+        let estimated_input = history::estimate_request(&system, &messages);
+        Ok(PreparedTurn {
+            request: ChatRequest {
+                model: settings.model.clone(),
+                system: Some(system),
+                messages,
+                max_tokens: settings.max_tokens,
+                stream: true,
+            },
+            provider_name: settings.name.clone(),
+            model: settings.model.clone(),
+            session: Some(session),
+            user_message: Some(user_message),
+            estimated_input,
+            started: Instant::now(),
+            provider,
+            lease: Some(lease),
+        })
+    }
+
+    /// Phase 3: store the reply (or what arrived, marked interrupted) and
+    /// release the lease. A provider failure is returned as its error after
+    /// the partial reply is stored; a cancel as `Cancelled`.
+    pub fn finish_turn(
+        &mut self,
+        turn: PreparedTurn,
+        outcome: ReplyOutcome,
+    ) -> Result<FinishedTurn> {
+        let result = self.store_outcome(&turn, outcome);
+        if let Some(lease) = &turn.lease
+            && let Err(e) = self.store_mut().release_lease(lease)
+        {
+            tracing::warn!("could not release the turn lease: {e}");
+        }
+        result
+    }
+
+    fn store_outcome(
+        &mut self,
+        turn: &PreparedTurn,
+        outcome: ReplyOutcome,
+    ) -> Result<FinishedTurn> {
+        let session = turn.session.as_ref().expect("a session turn");
+        let (text, usage, failure) = match outcome {
+            ReplyOutcome::Complete(c) => {
+                let usage = usage_of(turn, &c);
+                (c.text, Some(usage), None)
+            }
+            ReplyOutcome::Failed { partial, error } => (partial, None, Some(provider_error(error))),
+            ReplyOutcome::Cancelled { partial } => (partial, None, Some(Error::Cancelled)),
+        };
+        if let Some(error) = failure {
+            // No empty reply is stored; a partial one is kept, marked.
+            if !text.is_empty() {
+                let mut m = NewMessage::new(Role::Assistant, text);
+                m.interrupted = true;
+                self.store_mut().append_message(&session.id, &m)?;
+            }
+            return Err(error);
+        }
+        let usage = usage.expect("set on success");
+        let mut m = NewMessage::new(Role::Assistant, text);
+        m.usage = Some(usage);
+        let reply = self.store_mut().append_message(&session.id, &m)?;
+        let session = self.get(&SessionKey::Id(session.id.clone()))?;
+        Ok(FinishedTurn {
+            session: Some(session),
+            reply,
+            usage,
+            provider: turn.provider_name.clone(),
+            model: turn.model.clone(),
+            duration: turn.started.elapsed(),
+        })
+    }
+}
+
+/// Phase 2: streams the reply. `on_delta` gets each text piece in order.
+pub async fn stream_reply(
+    turn: &PreparedTurn,
+    on_delta: &mut (dyn FnMut(&str) + Send),
+) -> ReplyOutcome {
+    let mut partial = String::new();
+    let mut sink = |event: StreamEvent| {
+        if let StreamEvent::Delta(text) = event {
+            partial.push_str(&text);
+            on_delta(&text);
+        }
+    };
+    let result = turn.provider.chat(&turn.request, &mut sink).await;
+    match result {
+        Ok(c) => ReplyOutcome::Complete(c),
+        Err(error) => ReplyOutcome::Failed { partial, error },
+    }
+}
+
+/// A turn that keeps nothing (sessions off, or `ask` without `--session`).
+pub fn prepare_one_shot(
+    project: &Project,
+    skills: &Skills,
+    provider: Option<&str>,
+    model: Option<&str>,
+    skill: Option<&str>,
+    message: &str,
+) -> Result<PreparedTurn> {
+    if message.trim().is_empty() {
+        return Err(Error::invalid_param("message", "the message is empty"));
+    }
+    let entry = catalog::resolve(&project.config, provider)?;
+    let model = model.map(str::to_string).unwrap_or(entry.model.clone());
+    let (settings, provider) = provider_for(&project.config, &entry.name, &model)?;
+    let skill = match skill {
+        None => skills.get(skills.default_name()),
+        Some(s) => Some(skills.get(s).ok_or_else(|| {
+            Error::invalid_param(
+                "skill",
+                format!("unknown skill '{s}': run `atmos ai skills` to see them"),
+            )
+        })?),
+    };
+    let system = skill.map(|s| s.system_prompt.clone()).unwrap_or_default();
+    let messages = vec![atmos_providers::ChatMessage::new(
+        atmos_providers::Role::User,
+        message,
+    )];
+    let estimated_input = history::estimate_request(&system, &messages);
+    Ok(PreparedTurn {
+        request: ChatRequest {
+            model: settings.model.clone(),
+            system: Some(system),
+            messages,
+            max_tokens: settings.max_tokens,
+            stream: true,
+        },
+        provider_name: settings.name.clone(),
+        model: settings.model.clone(),
+        session: None,
+        user_message: None,
+        estimated_input,
+        started: Instant::now(),
+        provider,
+        lease: None,
+    })
+}
+
+/// Ends a one-shot turn: the reply as a message that was not stored.
+pub fn finish_one_shot(turn: PreparedTurn, outcome: ReplyOutcome) -> Result<FinishedTurn> {
+    match outcome {
+        ReplyOutcome::Complete(c) => {
+            let usage = usage_of(&turn, &c);
+            Ok(FinishedTurn {
+                session: None,
+                reply: Message {
+                    id: 0,
+                    session_id: String::new(),
+                    role: Role::Assistant,
+                    content: c.text,
+                    created_at: chrono::Utc::now(),
+                    archived: false,
+                    interrupted: false,
+                    is_summary: false,
+                    summary_range: None,
+                    usage: Some(usage),
+                    tokens_before: None,
+                    tokens_after: None,
+                    context: Vec::new(),
+                },
+                usage,
+                provider: turn.provider_name.clone(),
+                model: turn.model.clone(),
+                duration: turn.started.elapsed(),
+            })
+        }
+        ReplyOutcome::Failed { error, .. } => Err(provider_error(error)),
+        ReplyOutcome::Cancelled { .. } => Err(Error::Cancelled),
+    }
+}
+
+fn usage_of(turn: &PreparedTurn, c: &Completion) -> TokenUsage {
+    match c.usage {
+        Some(u) => TokenUsage {
+            input: u.input_tokens,
+            output: u.output_tokens,
+            estimated: false,
+        },
+        None => TokenUsage {
+            input: turn.estimated_input,
+            output: history::estimate_tokens(&c.text),
+            estimated: true,
+        },
+    }
+}
+
+/// Builds the provider a session names, with the project's settings for it.
+pub fn provider_for(
+    config: &Config,
+    name: &str,
+    model: &str,
+) -> Result<(ProviderSettings, Box<dyn Provider>)> {
+    let entry = catalog::resolve(config, Some(name)).map_err(|_| Error::ProviderNotConfigured {
+        provider: name.to_string(),
+        missing: format!("ai.providers.{name}"),
+        hint: format!(
+            "this session's provider is unknown here: add ai.providers.{name} to atmos.yaml, \
+             or switch the session with --provider"
+        ),
+    })?;
+    let mut settings = ProviderSettings::new(entry.name.clone(), entry.kind);
+    settings.model = model.to_string();
+    settings.idle_timeout = Duration::from_secs(config.timeout_seconds);
+    if let Some(p) = config.providers.get(name) {
+        settings.api_key_env = p.api_key_env.clone();
+        settings.base_url = p.base_url.clone();
+        settings.max_tokens = p.max_tokens;
+        settings.api_version = p.api_version.clone();
+        settings.deployment = p.deployment.clone();
+        settings.region = p.region.clone();
+    }
+    let provider = atmos_providers::build(&settings).map_err(provider_error)?;
+    Ok((settings, provider))
+}
+
+/// A provider's error as the core's.
+pub fn provider_error(e: ProviderError) -> Error {
+    match &e {
+        ProviderError::MissingKey { provider, variable } => Error::ProviderNotConfigured {
+            provider: provider.clone(),
+            missing: variable.clone(),
+            hint: format!(
+                "set the environment variable {variable} to its API key, or pick another provider"
+            ),
+        },
+        _ if e.is_not_configured() => Error::ProviderNotConfigured {
+            provider: e.provider().to_string(),
+            missing: format!("ai.providers.{}", e.provider()),
+            hint: e.to_string(),
+        },
+        _ => Error::Provider {
+            provider: e.provider().to_string(),
+            status: e.status(),
+            retryable: e.retryable(),
+            retry_after_ms: e.retry_after_ms(),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// `pid@host/random`: unique per turn, and tells whether its process lives.
+fn lease_holder() -> String {
+    format!(
+        "{}@{}/{}",
+        std::process::id(),
+        host_name(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// True when a lease's holder was a process on this machine that has ended:
+/// its lease is stale and may be taken over at once.
+pub fn holder_is_gone(holder: &str) -> bool {
+    let Some((pid, rest)) = holder.split_once('@') else {
+        return false;
+    };
+    let Some((host, _)) = rest.split_once('/') else {
+        return false;
+    };
+    host == host_name()
+        && pid.parse::<u32>().is_ok_and(|p| {
+            p != std::process::id() && !std::path::Path::new(&format!("/proc/{p}")).exists()
+        })
+}
