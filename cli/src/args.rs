@@ -108,6 +108,11 @@ pub enum SessionsCommand {
     /// Rename a session
     #[command(after_help = "Example:\n  atmos ai sessions rename vpc-design vpc-design-2026")]
     Rename(RenameArgs),
+    /// Summarise the oldest messages of a session now (they are archived, not deleted)
+    #[command(
+        after_help = "Keeps the newest ai.sessions.auto_compact.preserve_recent messages verbatim.\n\nExample:\n  atmos ai sessions compact vpc-design"
+    )]
+    Compact(CompactArgs),
     /// Export a session (json and yaml are lossless; markdown is for reading)
     #[command(
         after_help = "Examples:\n  atmos ai sessions export vpc-design > vpc.json\n  atmos ai sessions export vpc-design --format markdown --output vpc.md"
@@ -295,6 +300,15 @@ pub struct RenameArgs {
     pub old: String,
     /// Its new name (letters, digits, '.', '_', '-', inner spaces; at most 128)
     pub new: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// The session's name
+    pub name: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+    pub format: TextFormat,
 }
 
 #[derive(Debug, Args)]

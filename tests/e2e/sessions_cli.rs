@@ -371,7 +371,8 @@ fn invalid_imports_say_why() {
         &std::fs::read_to_string(fixture("atmos-checkpoint-1.0.json")).unwrap(),
     )
     .unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("version", Box::new(|v| v["version"] = "2.0".into())),
         (
             "session.name is empty",

@@ -103,7 +103,21 @@ fn run_turn(
     if cancelled {
         eprintln!("Cancelled: the reply so far is kept in '{name}', marked interrupted.");
     }
-    Ok(finished?)
+    let finished = finished?;
+    auto_compact(&mut sessions, &key, &runtime);
+    Ok(finished)
+}
+
+/// Compacts the session when this turn took it past the threshold, with a
+/// one-line notice on stderr. A failure here does not fail the turn, whose
+/// reply is stored already.
+fn auto_compact(sessions: &mut Sessions, key: &SessionKey, runtime: &tokio::runtime::Runtime) {
+    match super::compact_now(sessions, key, false, runtime) {
+        Ok(Some(line)) => eprintln!("{line}"),
+        Ok(None) => {}
+        Err(atmos_ai::Error::Busy { .. }) => {}
+        Err(e) => eprintln!("warning: the session was not compacted: {e}"),
+    }
 }
 
 fn one_shot(

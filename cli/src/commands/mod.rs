@@ -62,3 +62,42 @@ pub fn message_json(m: &atmos_ai::Message) -> serde_json::Value {
 pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+/// Runs a compaction (if due, or whatever the threshold with `force`) and
+/// returns the one-line notice, or `None` when nothing was compacted.
+pub fn compact_now(
+    sessions: &mut Sessions,
+    key: &atmos_ai::SessionKey,
+    force: bool,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Option<String>, atmos_ai::Error> {
+    use atmos_ai::compact;
+    let Some(prepared) = sessions.begin_compaction(key, force)? else {
+        return Ok(None);
+    };
+    let count = prepared.messages.len();
+    let summary = runtime.block_on(compact::summarize(&prepared));
+    let result = sessions.finish_compaction(prepared, summary)?;
+    let mut line = format!(
+        "compacted {count} messages, ~{} → ~{} tokens",
+        thousands(result.tokens_before),
+        thousands(result.tokens_after)
+    );
+    if let Some(why) = &result.fallback_reason {
+        line.push_str(&format!(" (plain summary: {why})"));
+    }
+    Ok(Some(line))
+}
+
+/// 8000 → "8,000".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -16,6 +16,7 @@ pub fn run(config: Option<PathBuf>, args: SessionsArgs) -> Outcome {
         Some(SessionsCommand::Clean(a)) => clean(config, a),
         Some(SessionsCommand::Delete(a)) => delete(config, a),
         Some(SessionsCommand::Rename(a)) => rename(config, a),
+        Some(SessionsCommand::Compact(a)) => compact(config, a),
         Some(SessionsCommand::Export(a)) => export(config, a),
         Some(SessionsCommand::Import(a)) => import(config, a),
         Some(SessionsCommand::Doctor(a)) => doctor(config, a),
@@ -265,6 +266,37 @@ fn rename(config: Option<PathBuf>, args: RenameArgs) -> Outcome {
     let renamed = sessions.rename(&SessionKey::Name(args.old.clone()), &args.new)?;
     println!("Renamed '{}' to '{}'.", args.old, renamed.name);
     Ok(())
+}
+
+fn compact(config: Option<PathBuf>, args: CompactArgs) -> Outcome {
+    let mut sessions = open_sessions(config)?;
+    let key = SessionKey::Name(args.name.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Message(format!("cannot start the async runtime: {e}")))?;
+    let notice = super::compact_now(&mut sessions, &key, true, &runtime)?;
+    let session = sessions.get(&key)?;
+    let text = match args.format {
+        TextFormat::Json => output::json(&serde_json::json!({
+            "compacted": notice.is_some(),
+            "session": session_json(&session),
+        })),
+        TextFormat::Text => match notice {
+            Some(line) => format!("{}: {line}\n", session.name),
+            None => format!(
+                "{}: nothing to compact (the newest {} messages are always kept verbatim)\n",
+                session.name,
+                sessions
+                    .project()
+                    .config
+                    .sessions
+                    .auto_compact
+                    .preserve_recent
+            ),
+        },
+    };
+    output::emit(&text, None)
 }
 
 fn export(config: Option<PathBuf>, args: ExportArgs) -> Outcome {

@@ -383,7 +383,7 @@ pub fn provider_error(e: ProviderError) -> Error {
 }
 
 /// `pid@host/random`: unique per turn, and tells whether its process lives.
-fn lease_holder() -> String {
+pub(crate) fn lease_holder() -> String {
     format!(
         "{}@{}/{}",
         std::process::id(),

@@ -10,12 +10,8 @@ use atmos_store::{ContextRef, Message, Role};
 pub fn system_prompt(skill_prompt: &str, window: &[Message]) -> String {
     let mut prompt = skill_prompt.trim_end().to_string();
     for s in window.iter().filter(|m| m.is_summary) {
-        let range = s
-            .summary_range
-            .map(|(a, b)| format!(" (messages {a}-{b})"))
-            .unwrap_or_default();
         prompt.push_str(&format!(
-            "\n\n## Summary of the earlier conversation{range}\n\n{}",
+            "\n\n## Summary of the earlier conversation\n\n{}",
             s.content.trim_end()
         ));
     }

@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod chat;
+pub mod compact;
 pub mod config;
 pub mod duration;
 mod error;

@@ -1,0 +1,590 @@
+//! Auto-compaction: when a session's active messages reach
+//! `trigger_threshold × max_history_messages`, the oldest
+//! `compact_ratio × max_history_messages` of them (never the newest
+//! `preserve_recent`, never a user message without its reply) are summarised
+//! and archived. Archived messages are never deleted; the summary is stored
+//! with the range it replaces and leads what the model sees. A later
+//! compaction folds the previous summary into the new one, so what is sent
+//! stays bounded however long the session runs.
+//!
+//! Like a chat turn it runs in three phases: [`Sessions::begin_compaction`]
+//! (sync: decide and take the session's lease), [`summarize`] (async: the
+//! provider, or the plain fallback), [`Sessions::finish_compaction`] (sync:
+//! store the summary, archive, release).
+
+use crate::chat::{LEASE_TTL, holder_is_gone, provider_for};
+use crate::config::AutoCompactConfig;
+use crate::error::Result;
+use crate::history::estimate_tokens;
+use crate::sessions::Sessions;
+use atmos_providers::{ChatMessage, ChatRequest, Provider, Role as WireRole};
+use atmos_store::{Lease, Message, NewSummary, Role, Session, SessionKey};
+
+/// The instructions for AI summaries.
+pub const SUMMARY_PROMPT: &str = "You compact the history of a conversation between an infrastructure \
+engineer and an AI assistant about Atmos, Terraform and cloud infrastructure. Write a concise summary \
+that a later assistant will read instead of the original messages.
+
+Keep, precisely and with their exact values:
+- infrastructure decisions: CIDR ranges, regions, component and module choices, architectural patterns;
+- technical details: stack names, component names, file paths, variable names and configuration values;
+- security context: security group rules, IAM policies and roles, encryption and key settings;
+- validation results: errors found, their causes and how they were resolved;
+- open questions and agreed next steps.
+
+Leave out conversational filler (thanks, greetings, acknowledgements), step-by-step narration of \
+what was done, and raw tool or command output. Use short bullet points grouped by topic. If a \
+previous summary is given, merge it with the new messages into one summary; later decisions \
+replace earlier ones.";
+
+/// How much of each message the plain (non-AI) summary keeps, in characters.
+pub const PLAIN_MESSAGE_CHARS: usize = 400;
+/// The longest plain summary, in characters (the newest part is kept).
+pub const PLAIN_SUMMARY_CHARS: usize = 12_000;
+
+/// Which messages a compaction takes, by position in the active messages
+/// (oldest first). Pure: the table-driven tests exercise it directly.
+///
+/// `roles` are the active non-summary messages' roles, oldest first.
+/// Returns how many of the oldest to summarise (0: none).
+pub fn plan_count(
+    config: &AutoCompactConfig,
+    max_history_messages: u32,
+    roles: &[Role],
+    estimated_tokens: u64,
+    force: bool,
+) -> usize {
+    let active = roles.len();
+    let max = max_history_messages as usize;
+    if !force {
+        if !config.enabled {
+            return 0;
+        }
+        let by_count = max > 0 && active >= trigger_at(config.trigger_threshold, max);
+        let by_tokens = config
+            .max_history_tokens
+            .is_some_and(|t| estimated_tokens > t);
+        if !by_count && !by_tokens {
+            return 0;
+        }
+    }
+    let base = if max > 0 { max } else { active };
+    let wanted = ((config.compact_ratio * base as f64).round() as usize).max(1);
+    let available = active.saturating_sub(config.preserve_recent as usize);
+    let mut n = wanted.min(available);
+    // Never split a user message from the reply that follows it.
+    if n > 0 && n < active && roles[n - 1] == Role::User && roles[n] == Role::Assistant {
+        if n < available {
+            n += 1;
+        } else {
+            n -= 1;
+        }
+    }
+    n
+}
+
+/// The message count that triggers compaction: `threshold × max`, rounded up
+/// (0.75 × 50 = 37.5 → 38, as the seed says).
+pub fn trigger_at(threshold: f64, max: usize) -> usize {
+    ((threshold * max as f64) - 1e-9).ceil().max(1.0) as usize
+}
+
+/// A compaction between phase 1 and phase 3.
+pub struct PreparedCompaction {
+    pub session: Session,
+    /// Live summaries folded in, then the messages to archive, oldest first.
+    pub previous_summaries: Vec<Message>,
+    pub messages: Vec<Message>,
+    pub tokens_before: u64,
+    pub use_ai: bool,
+    provider: Option<Box<dyn Provider>>,
+    model: String,
+    lease: Lease,
+}
+
+impl std::fmt::Debug for PreparedCompaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedCompaction")
+            .field("session", &self.session.name)
+            .field("messages", &self.messages.len())
+            .finish()
+    }
+}
+
+/// What the summary step produced.
+#[derive(Debug, Clone)]
+pub struct SummaryText {
+    pub content: String,
+    pub used_ai: bool,
+    /// Why the AI summary was not used, when it was wanted.
+    pub fallback_reason: Option<String>,
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone)]
+pub struct CompactionResult {
+    pub compacted: bool,
+    pub summary: Option<Message>,
+    pub archived_ids: Vec<i64>,
+    pub tokens_before: u64,
+    pub tokens_after: u64,
+    pub used_ai: bool,
+    pub fallback_reason: Option<String>,
+}
+
+impl CompactionResult {
+    pub fn nothing(tokens: u64) -> CompactionResult {
+        CompactionResult {
+            compacted: false,
+            summary: None,
+            archived_ids: Vec::new(),
+            tokens_before: tokens,
+            tokens_after: tokens,
+            used_ai: false,
+            fallback_reason: None,
+        }
+    }
+}
+
+/// Stages reported around every compaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Starting,
+    Summarizing,
+    Completed,
+    Failed,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Starting => "starting",
+            Stage::Summarizing => "summarizing",
+            Stage::Completed => "completed",
+            Stage::Failed => "failed",
+        }
+    }
+}
+
+/// One compaction status event (the server forwards these as
+/// `atmos/compact/status`, the TUI shows them).
+#[derive(Debug, Clone)]
+pub struct CompactionEvent {
+    pub session_id: String,
+    pub stage: Stage,
+    pub message_count: usize,
+    pub estimated_savings: u64,
+    pub error: Option<String>,
+}
+
+impl PreparedCompaction {
+    /// The event for `stage`, with the figures known so far.
+    pub fn event(
+        &self,
+        stage: Stage,
+        result: Option<&CompactionResult>,
+        error: Option<String>,
+    ) -> CompactionEvent {
+        let savings = match result {
+            Some(r) => r.tokens_before.saturating_sub(r.tokens_after),
+            // Before the summary exists: assume it keeps about a tenth.
+            None => self.tokens_before - self.tokens_before / 10,
+        };
+        CompactionEvent {
+            session_id: self.session.id.clone(),
+            stage,
+            message_count: self.messages.len(),
+            estimated_savings: savings,
+            error,
+        }
+    }
+}
+
+impl Sessions {
+    /// Phase 1: decides whether the session is due (always, with `force`)
+    /// and takes its lease. `Ok(None)`: nothing to compact.
+    pub fn begin_compaction(
+        &mut self,
+        key: &SessionKey,
+        force: bool,
+    ) -> Result<Option<PreparedCompaction>> {
+        let session = self.get(key)?;
+        let config = self.project().config.clone();
+        let ac = &config.sessions.auto_compact;
+        if !force
+            && (!ac.enabled
+                || (config.max_history_messages == 0 && ac.max_history_tokens.is_none()))
+        {
+            return Ok(None);
+        }
+        let window = self.store().active_window(&session.id, None)?;
+        let (summaries, messages): (Vec<Message>, Vec<Message>) =
+            window.into_iter().partition(|m| m.is_summary);
+        let roles: Vec<Role> = messages.iter().map(|m| m.role).collect();
+        let tokens: u64 = summaries
+            .iter()
+            .chain(&messages)
+            .map(|m| estimate_tokens(&m.content))
+            .sum();
+        let n = plan_count(ac, config.max_history_messages, &roles, tokens, force);
+        if n == 0 {
+            return Ok(None);
+        }
+        let holder = format!("compact-{}", crate::chat::lease_holder());
+        let lease = self.store_mut().acquire_lease_with(
+            &session.id,
+            &holder,
+            LEASE_TTL.as_millis() as i64,
+            &holder_is_gone,
+        )?;
+        let messages: Vec<Message> = messages.into_iter().take(n).collect();
+        let tokens_before = summaries
+            .iter()
+            .chain(&messages)
+            .map(|m| estimate_tokens(&m.content))
+            .sum();
+        let provider = if ac.use_ai_summary {
+            match provider_for(&config, &session.provider, &session.model) {
+                Ok((_, p)) => Some(p),
+                Err(e) => {
+                    tracing::warn!("AI summary unavailable, using the plain summary: {e}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Ok(Some(PreparedCompaction {
+            model: session.model.clone(),
+            session,
+            previous_summaries: summaries,
+            messages,
+            tokens_before,
+            use_ai: ac.use_ai_summary,
+            provider,
+            lease,
+        }))
+    }
+
+    /// Phase 3: stores the summary, archives what it replaces, releases the
+    /// lease.
+    pub fn finish_compaction(
+        &mut self,
+        prepared: PreparedCompaction,
+        summary: SummaryText,
+    ) -> Result<CompactionResult> {
+        let result = self.store_compaction(&prepared, summary);
+        let _ = self.store_mut().release_lease(&prepared.lease);
+        result
+    }
+
+    /// Gives up a prepared compaction (cancelled): nothing is changed.
+    pub fn abandon_compaction(&mut self, prepared: PreparedCompaction) {
+        let _ = self.store_mut().release_lease(&prepared.lease);
+    }
+
+    fn store_compaction(
+        &mut self,
+        p: &PreparedCompaction,
+        summary: SummaryText,
+    ) -> Result<CompactionResult> {
+        let first = p
+            .previous_summaries
+            .iter()
+            .filter_map(|s| s.summary_range.map(|r| r.0))
+            .chain(p.messages.first().map(|m| m.id))
+            .min()
+            .expect("a compaction has messages");
+        let last = p
+            .messages
+            .last()
+            .map(|m| m.id)
+            .expect("a compaction has messages");
+        let replaces: Vec<i64> = p
+            .previous_summaries
+            .iter()
+            .chain(&p.messages)
+            .map(|m| m.id)
+            .collect();
+        let tokens_after = estimate_tokens(&summary.content);
+        let stored = self.store_mut().store_summary(
+            &p.session.id,
+            &NewSummary {
+                content: summary.content,
+                replaces: replaces.clone(),
+                range: (first, last),
+                tokens_before: p.tokens_before,
+                tokens_after,
+            },
+        )?;
+        Ok(CompactionResult {
+            compacted: true,
+            summary: Some(stored),
+            archived_ids: replaces,
+            tokens_before: p.tokens_before,
+            tokens_after,
+            used_ai: summary.used_ai,
+            fallback_reason: summary.fallback_reason,
+        })
+    }
+
+    /// Phase 3 with the completed / failed event.
+    pub fn finish_compaction_reporting(
+        &mut self,
+        prepared: PreparedCompaction,
+        summary: SummaryText,
+        on_event: &mut dyn FnMut(CompactionEvent),
+    ) -> Result<CompactionResult> {
+        // The figures of the compaction, before `prepared` is consumed.
+        let start = prepared.event(Stage::Failed, None, None);
+        match self.finish_compaction(prepared, summary) {
+            Ok(r) => {
+                on_event(CompactionEvent {
+                    stage: Stage::Completed,
+                    estimated_savings: r.tokens_before.saturating_sub(r.tokens_after),
+                    ..start
+                });
+                Ok(r)
+            }
+            Err(e) => {
+                on_event(CompactionEvent {
+                    error: Some(e.to_string()),
+                    ..start
+                });
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Phase 2: the summary, by the session's provider when `use_ai_summary`,
+/// else (or when that call fails) the plain concatenation. Never fails.
+pub async fn summarize(p: &PreparedCompaction) -> SummaryText {
+    let plain = || plain_summary(&p.previous_summaries, &p.messages);
+    if !p.use_ai {
+        return SummaryText {
+            content: plain(),
+            used_ai: false,
+            fallback_reason: None,
+        };
+    }
+    let Some(provider) = &p.provider else {
+        return SummaryText {
+            content: plain(),
+            used_ai: false,
+            fallback_reason: Some("the session's provider is not configured".into()),
+        };
+    };
+    let request = ChatRequest {
+        model: p.model.clone(),
+        system: Some(SUMMARY_PROMPT.to_string()),
+        messages: vec![ChatMessage::new(
+            WireRole::User,
+            summary_input(&p.previous_summaries, &p.messages),
+        )],
+        max_tokens: Some(1024),
+        stream: false,
+    };
+    let mut ignore = |_| {};
+    match provider.chat(&request, &mut ignore).await {
+        Ok(c) if !c.text.trim().is_empty() => SummaryText {
+            content: c.text.trim().to_string(),
+            used_ai: true,
+            fallback_reason: None,
+        },
+        Ok(_) => SummaryText {
+            content: plain(),
+            used_ai: false,
+            fallback_reason: Some("the provider returned an empty summary".into()),
+        },
+        Err(e) => {
+            tracing::warn!("AI summary failed, using the plain summary: {e}");
+            SummaryText {
+                content: plain(),
+                used_ai: false,
+                fallback_reason: Some(e.to_string()),
+            }
+        }
+    }
+}
+
+/// What the summariser is asked to summarise: the previous summary, then
+/// the messages as a transcript.
+pub fn summary_input(previous: &[Message], messages: &[Message]) -> String {
+    let mut s = String::new();
+    for p in previous {
+        s.push_str("Previous summary:\n");
+        s.push_str(p.content.trim());
+        s.push_str("\n\n");
+    }
+    s.push_str("Messages to summarise:\n");
+    for m in messages {
+        s.push_str(&format!("\n{}: {}\n", speaker(m.role), m.content.trim()));
+    }
+    s
+}
+
+fn speaker(r: Role) -> &'static str {
+    match r {
+        Role::User => "User",
+        Role::Assistant => "Assistant",
+        Role::System => "System",
+    }
+}
+
+/// The fallback: the previous summary and each message (cut to
+/// [`PLAIN_MESSAGE_CHARS`]), the whole kept under [`PLAIN_SUMMARY_CHARS`]
+/// by dropping the oldest lines.
+pub fn plain_summary(previous: &[Message], messages: &[Message]) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for p in previous {
+        lines.extend(
+            p.content
+                .lines()
+                .filter(|l| !l.starts_with("Summary of"))
+                .map(str::to_string),
+        );
+    }
+    for m in messages {
+        let text: String = m.content.split_whitespace().collect::<Vec<_>>().join(" ");
+        let cut: String = text.chars().take(PLAIN_MESSAGE_CHARS).collect();
+        let more = if cut.len() < text.len() { "…" } else { "" };
+        lines.push(format!("- {}: {cut}{more}", speaker(m.role)));
+    }
+    let mut total = 0;
+    let mut kept: Vec<String> = lines
+        .into_iter()
+        .rev()
+        .take_while(|l| {
+            total += l.len() + 1;
+            total <= PLAIN_SUMMARY_CHARS
+        })
+        .collect();
+    kept.reverse();
+    format!(
+        "Summary of the earlier conversation (verbatim excerpts):\n{}",
+        kept.join("\n")
+    )
+}
+
+/// Wraps a summary in `[SUMMARY: Messages a-b]` markers for display, where
+/// `a` and `b` are positions in the session (1 = its first message).
+pub fn with_markers(content: &str, first: usize, last: usize) -> String {
+    format!(
+        "[SUMMARY: Messages {first}-{last}]\n{}\n[/SUMMARY]",
+        content.trim_end()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(enabled: bool, threshold: f64, ratio: f64, preserve: u32) -> AutoCompactConfig {
+        AutoCompactConfig {
+            enabled,
+            trigger_threshold: threshold,
+            compact_ratio: ratio,
+            preserve_recent: preserve,
+            ..AutoCompactConfig::default()
+        }
+    }
+
+    fn alternating(n: usize) -> Vec<Role> {
+        (0..n)
+            .map(|i| {
+                if i % 2 == 0 {
+                    Role::User
+                } else {
+                    Role::Assistant
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_seeds_numbers() {
+        assert_eq!(trigger_at(0.75, 50), 38);
+        assert_eq!(trigger_at(0.75, 100), 75);
+        assert_eq!(trigger_at(1.0, 10), 10);
+        assert_eq!(trigger_at(0.01, 10), 1);
+        let seed = cfg(true, 0.75, 0.4, 10);
+        assert_eq!(
+            plan_count(&seed, 50, &alternating(37), 0, false),
+            0,
+            "below 38"
+        );
+        assert_eq!(
+            plan_count(&seed, 50, &alternating(38), 0, false),
+            20,
+            "oldest 20 at 38"
+        );
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn plans() {
+        let on = cfg(true, 0.75, 0.4, 10);
+        let off = cfg(false, 0.75, 0.4, 10);
+        // (config, max_history_messages, active messages, force) -> how many, why
+        let cases: &[(&AutoCompactConfig, u32, usize, bool, usize, &str)] = &[
+            (&off, 50, 49, false, 0, "disabled"),
+            (&off, 50, 30, true, 20, "forced while disabled"),
+            (&on, 0, 500, false, 0, "no limit and no token limit: never by count"),
+            (&on, 0, 40, true, 16, "forced without a limit: ratio of the active messages"),
+            (&on, 50, 25, true, 14, "forced below the threshold keeps preserve_recent and the pair at 15"),
+            (&on, 50, 12, true, 2, "little above preserve_recent"),
+            (&on, 50, 10, true, 0, "nothing beyond preserve_recent"),
+            (&cfg(true, 0.75, 0.4, 40), 50, 45, false, 4, "preserve_recent larger than the ratio leaves"),
+            (&cfg(true, 0.5, 0.5, 0), 4, 2, false, 2, "tiny limit"),
+            (&cfg(true, 0.5, 0.1, 0), 4, 2, false, 2, "at least one, then the pair kept whole"),
+            (&cfg(true, 0.75, 0.3, 0), 10, 8, false, 4, "3 would split a pair: take its reply too"),
+            (&cfg(true, 0.75, 0.3, 5), 10, 8, false, 2, "no room for the reply: leave the user message"),
+        ];
+        for (c, max, active, force, want, why) in cases {
+            assert_eq!(plan_count(c, *max, &alternating(*active), 0, *force), *want, "{why}");
+        }
+    }
+
+    #[test]
+    fn token_trigger() {
+        let mut c = cfg(true, 0.75, 0.4, 2);
+        c.max_history_tokens = Some(1000);
+        assert_eq!(plan_count(&c, 50, &alternating(10), 999, false), 0);
+        assert_eq!(plan_count(&c, 50, &alternating(10), 1001, false), 8);
+    }
+
+    #[test]
+    fn plain_summary_is_bounded() {
+        let msg = |i: i64, text: String| Message {
+            id: i,
+            session_id: "s".into(),
+            role: if i % 2 == 0 {
+                Role::User
+            } else {
+                Role::Assistant
+            },
+            content: text,
+            created_at: chrono::Utc::now(),
+            archived: false,
+            interrupted: false,
+            is_summary: false,
+            summary_range: None,
+            usage: None,
+            tokens_before: None,
+            tokens_after: None,
+            context: Vec::new(),
+        };
+        let many: Vec<Message> = (0..200)
+            .map(|i| msg(i, format!("CIDR 10.{i}.0.0/16 {}", "x".repeat(1000))))
+            .collect();
+        let s = plain_summary(&[], &many);
+        assert!(s.len() <= PLAIN_SUMMARY_CHARS + 100, "{}", s.len());
+        assert!(s.contains("10.199.0.0/16"), "the newest are kept");
+        let short = plain_summary(&[], &many[..2]);
+        assert!(
+            short.contains("- User: CIDR 10.0.0.0/16")
+                && short.contains("- Assistant: CIDR 10.1.0.0/16")
+        );
+    }
+}
