@@ -451,3 +451,36 @@ fn exec_reads_stdin_and_reports_json() {
         .unwrap();
     assert_eq!(std::fs::read_to_string(file).unwrap(), "echo: again\n");
 }
+
+#[test]
+fn with_no_key_and_no_default_the_choice_is_said_and_the_fix_named() {
+    // Nothing configured, no key set, and (on a test machine) no Ollama
+    // answering on localhost:11434: anthropic is picked, and its key is missing.
+    let p = TestProject::new("ai:\n  sessions:\n    enabled: true\n");
+    let run = atmos_tests::project::Run::from(
+        p.command(ATMOS)
+            .args(["ai", "ask", "hello"])
+            .output()
+            .unwrap(),
+    );
+    let err = run.fails(1);
+    assert!(err.contains("Using provider 'anthropic'"), "{err}");
+    assert!(err.contains("ANTHROPIC_API_KEY"), "{err}");
+}
+
+#[test]
+fn a_configured_ollama_needs_no_key_and_is_the_default() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&format!(
+        "ai:\n  providers:\n    ollama:\n      base_url: {}\n  sessions:\n    enabled: true\n",
+        fake.base_url()
+    ));
+    let run = ask(&p, &["--session", "local", "hello"]);
+    assert_eq!(run.ok(), "echo: hello\n");
+    assert!(
+        run.stderr.contains("Using provider 'ollama'"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fake.requests()[0].path, "/api/chat");
+}

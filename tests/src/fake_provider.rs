@@ -273,6 +273,11 @@ fn read_request(conn: &TcpStream) -> std::io::Result<RecordedRequest> {
 
 fn serve(mut conn: TcpStream, state: &Mutex<State>, delay: Duration) -> std::io::Result<()> {
     let req = read_request(&conn)?;
+    // Ollama's liveness probe: answered without consuming faults or replies.
+    if req.method == "GET" && req.path == "/api/tags" {
+        state.lock().unwrap().requests.push(req);
+        return respond(&mut conn, 200, &[], br#"{"models":[]}"#);
+    }
     let (fault, reply) = {
         let mut s = state.lock().unwrap();
         s.requests.push(req.clone());
@@ -501,9 +506,17 @@ pub fn last_user_text(body: &Value) -> String {
 
 /// The default reply: `echo: <last user message>` in up to three deltas, with usage
 /// `input_tokens` = request body bytes / 4 and `output_tokens` = number of deltas.
+/// `FAKE_ECHO_MAX_CHARS` cuts the echo (benchmarks: a summary the size of a
+/// real model's, not of the whole transcript it was given).
 fn echo_reply(_format: Format, body: &Value) -> Reply {
     let text = format!("echo: {}", last_user_text(body));
-    let chars: Vec<char> = text.chars().collect();
+    let mut chars: Vec<char> = text.chars().collect();
+    if let Some(max) = std::env::var("FAKE_ECHO_MAX_CHARS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        chars.truncate(max);
+    }
     let n = chars.len().div_ceil(3).max(1);
     let deltas: Vec<String> = chars.chunks(n).map(|c| c.iter().collect()).collect();
     let output = deltas.len() as u64;

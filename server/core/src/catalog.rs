@@ -100,3 +100,26 @@ fn default_entry(config: &Config, all: Vec<ProviderEntry>) -> ProviderEntry {
         .cloned()
         .unwrap_or_else(|| all[0].clone())
 }
+
+/// The Ollama URL to probe when nothing else would be picked: no
+/// `default_provider`, and no provider (configured, or built-in with its
+/// key variable set) has credentials. `None` when the choice is made without
+/// asking the network.
+pub fn ollama_probe_url(config: &Config) -> Option<String> {
+    if config.default_provider.is_some() {
+        return None;
+    }
+    let all = entries(config);
+    let any_credentials = all.iter().any(|e| {
+        e.credentials.is_ok()
+            && (e.kind != ProviderKind::Ollama || config.providers.contains_key(&e.name))
+    });
+    if any_credentials {
+        return None;
+    }
+    let configured = config
+        .providers
+        .get("ollama")
+        .and_then(|p| p.base_url.clone());
+    Some(configured.unwrap_or_else(|| defaults(ProviderKind::Ollama).base_url.to_string()))
+}

@@ -21,6 +21,15 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// Longest provider error text kept in a message.
 const MAX_MESSAGE_CHARS: usize = 300;
 
+/// Installs rustls's ring provider once, before the first client is built.
+pub(crate) fn ensure_crypto() {
+    static CRYPTO: Once = Once::new();
+    CRYPTO.call_once(|| {
+        // Another part of the process may have installed one already; either is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// Connection settings and identity shared by every call of one provider.
 pub(crate) struct Transport {
     /// Config name, for messages.
@@ -35,11 +44,7 @@ pub(crate) struct Transport {
 impl Transport {
     /// Builds the client for `settings`. This is where TLS roots get loaded.
     pub fn new(settings: &ProviderSettings, credential: String) -> Result<Self, ProviderError> {
-        static CRYPTO: Once = Once::new();
-        CRYPTO.call_once(|| {
-            // Another part of the process may have installed one already; either is fine.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        });
+        ensure_crypto();
         let client = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .user_agent(concat!("atmos-ai/", env!("CARGO_PKG_VERSION")))

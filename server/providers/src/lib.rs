@@ -22,6 +22,7 @@ mod openai;
 mod registry;
 
 pub use error::ProviderError;
+pub use ollama::answers as ollama_answers;
 pub use registry::{
     ProviderDefaults, ProviderKind, ProviderSettings, build, credentials_present, defaults,
 };
