@@ -9,9 +9,11 @@ cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { echo "hyperfine is needed: apt-get install hyperfine" >&2; exit 1; }
 
 cargo build --release -p atmos-cli -p atmos-tests --bins >&2
-ATMOS=$PWD/target/release/atmos
-FAKE=$PWD/target/release/fake-provider
 WORK=$(mktemp -d)
+# Copies, so that a build running meanwhile cannot swap the binaries mid-run.
+cp target/release/atmos target/release/fake-provider "$WORK/"
+ATMOS=$WORK/atmos
+FAKE=$WORK/fake-provider
 trap 'kill $FAKE_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 # Replies of at most ~2,000 characters (~500 tokens), like a real summary.
@@ -96,3 +98,4 @@ for m, label in (("on", "compaction on"), ("off", "compaction off"), ("nolimit",
     r = rows[m]
     print(f"\n{label}: total {sum(r):,} tokens over 200 turns, max {max(r):,} in one turn")
 PY
+echo; "$PWD/target/release/rpc-bench" "$ATMOS"

@@ -80,26 +80,27 @@ pub fn json(value: &serde_json::Value) -> String {
     s
 }
 
-/// A plain table: header, rows, no colours when not on a terminal.
+/// A plain table: columns aligned with elastic tabstops, two spaces apart.
 pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
-    use comfy_table::{ContentArrangement, Table, presets};
-    let mut t = Table::new();
-    t.load_preset(presets::NOTHING)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(header.iter().map(|h| h.to_string()));
-    for row in rows {
-        t.add_row(row);
+    let mut tw = tabwriter::TabWriter::new(Vec::new()).padding(2);
+    let mut line = String::new();
+    for row in std::iter::once(header.iter().map(|h| h.to_string()).collect()).chain(rows) {
+        line.clear();
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                line.push('\t');
+            }
+            // A tab or newline inside a cell would break the columns.
+            line.extend(
+                cell.chars()
+                    .map(|c| if c == '\t' || c == '\n' { ' ' } else { c }),
+            );
+        }
+        line.push('\n');
+        let _ = tw.write_all(line.as_bytes());
     }
-    for column in t.column_iter_mut() {
-        column.set_padding((0, 2));
-    }
-    let mut s = t
-        .lines()
-        .map(|l| l.trim_end().to_string())
-        .collect::<Vec<_>>()
-        .join("\n");
-    s.push('\n');
-    s
+    let bytes = tw.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// Asks a yes/no question on the terminal; `false` unless the answer is yes.
@@ -118,7 +119,16 @@ pub fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()
 }
 
-/// `2026-11-24 03:49` (UTC).
+/// `2026-11-24 03:49` (UTC). Written field by field: a listing formats
+/// thousands of these, and strftime parsing per call shows in its time.
 pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M").to_string()
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }

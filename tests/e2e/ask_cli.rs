@@ -266,6 +266,10 @@ fn a_missing_key_names_the_variable_and_stores_nothing() {
     assert!(!err.contains(KEY));
     assert!(stored(&p, "k").is_empty());
     assert!(fake.requests().is_empty(), "no request without a key");
+    let list = p
+        .run(ATMOS, &["ai", "sessions", "list", "--format", "json"])
+        .json();
+    assert_eq!(list["total"], 0, "no empty session is left behind");
 }
 
 #[test]

@@ -66,8 +66,28 @@ fn run_turn(
         .enable_all()
         .build()
         .map_err(|e| Failure::Message(format!("cannot start the async runtime: {e}")))?;
+    // Who picks the provider: the user (--provider), the config
+    // (default_provider), or we do, and then say so.
+    let we_pick = turn.provider.is_none() && project.config.default_provider.is_none();
+    // With nothing else to pick, a local Ollama that answers is the default.
+    let probed = match (
+        we_pick,
+        atmos_ai::catalog::ollama_probe_url(&project.config),
+    ) {
+        (true, Some(url)) => runtime
+            .block_on(atmos_providers::ollama_answers(
+                &url,
+                std::time::Duration::from_millis(300),
+            ))
+            .then(|| "ollama".to_string()),
+        _ => None,
+    };
     let Some(name) = &turn.session else {
-        return one_shot(&project, turn, message, stream, print, &runtime);
+        let turn = &TurnArgs {
+            provider: turn.provider.clone().or(probed),
+            ..turn.clone()
+        };
+        return one_shot(&project, turn, message, stream, print, we_pick, &runtime);
     };
     if !project.config.sessions.enabled {
         return Err(Error::SessionsDisabled {
@@ -75,19 +95,31 @@ fn run_turn(
         }
         .into());
     }
-    let auto_provider = turn.provider.is_none() && project.config.default_provider.is_none();
     let mut sessions = Sessions::open(project)?;
     let key = SessionKey::Name(name.clone());
+    let is_new = sessions
+        .store()
+        .find(&key)
+        .map_err(atmos_ai::Error::from)?
+        .is_none();
     let switch = UpdateOptions {
-        provider: turn.provider.clone(),
+        // A probed provider only chooses for a new session, never switches one.
+        provider: turn.provider.clone().or(if is_new { probed } else { None }),
         model: turn.model.clone(),
         skill: turn.skill.clone(),
         metadata: None,
     };
-    let resumed = sessions.resume(&key, true, switch, Some(0))?;
-    if resumed.created && auto_provider {
-        say_picked(&resumed.session.provider);
+    if is_new {
+        // A first turn that cannot reach a provider leaves no empty session.
+        let config = &sessions.project().config;
+        let entry = atmos_ai::catalog::resolve(config, switch.provider.as_deref())?;
+        if we_pick {
+            say_picked(&entry.name);
+        }
+        let model = switch.model.clone().unwrap_or(entry.model.clone());
+        chat::provider_for(config, &entry.name, &model)?;
     }
+    let resumed = sessions.resume(&key, true, switch, Some(0))?;
     for gone in &resumed.evicted {
         eprintln!("Removed the least recently used session '{gone}' to stay within max_sessions.");
     }
@@ -126,9 +158,15 @@ fn one_shot(
     message: &str,
     stream: bool,
     print: bool,
+    we_pick: bool,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<FinishedTurn, Failure> {
     let skills = atmos_ai::skills::Skills::load(project)?;
+    if we_pick
+        && let Ok(entry) = atmos_ai::catalog::resolve(&project.config, turn.provider.as_deref())
+    {
+        say_picked(&entry.name);
+    }
     let mut prepared = chat::prepare_one_shot(
         project,
         &skills,
@@ -137,9 +175,6 @@ fn one_shot(
         turn.skill.as_deref(),
         message,
     )?;
-    if turn.provider.is_none() && project.config.default_provider.is_none() {
-        say_picked(&prepared.provider_name);
-    }
     prepared.request.stream = stream;
     let outcome = runtime.block_on(drive(&prepared, print));
     Ok(chat::finish_one_shot(prepared, outcome)?)

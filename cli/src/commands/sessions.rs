@@ -1,7 +1,7 @@
 //! `atmos ai sessions …`: list, show, clean, delete, rename, export, import,
 //! doctor.
 
-use super::{message_json, open_sessions, session_json};
+use super::{SessionOut, message_json, open_sessions, session_json};
 use crate::args::*;
 use crate::output::{self, Failure, Outcome, when};
 use atmos_ai::{Format, ListFilter, Role, SessionKey, Sessions, TranscriptQuery};
@@ -32,16 +32,26 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
         offset: 0,
     })?;
     let text = match args.format {
-        ListFormat::Json => output::json(&serde_json::json!({
-            "sessions": listed.iter().map(|l| {
-                let mut v = session_json(&l.session);
-                if let Some(s) = &l.snippet {
-                    v["snippet"] = s.clone().into();
-                }
-                v
-            }).collect::<Vec<_>>(),
-            "total": total,
-        })),
+        ListFormat::Json => {
+            #[derive(serde::Serialize)]
+            struct ListOut<'a> {
+                sessions: Vec<SessionOut<'a>>,
+                total: u64,
+            }
+            let out = ListOut {
+                sessions: listed
+                    .iter()
+                    .map(|l| SessionOut {
+                        snippet: l.snippet.as_deref(),
+                        ..SessionOut::new(&l.session)
+                    })
+                    .collect(),
+                total,
+            };
+            let mut text = serde_json::to_string_pretty(&out).expect("a listing serialises");
+            text.push('\n');
+            text
+        }
         ListFormat::Table if listed.is_empty() => {
             "No sessions yet. Start one with `atmos ai chat --session NAME`.\n".to_string()
         }

@@ -62,6 +62,42 @@ impl std::fmt::Debug for PreparedTurn {
     }
 }
 
+impl PreparedTurn {
+    /// The request for `messages` under `system`, with the provider's model
+    /// and reply cap; `stored` is the session, its stored user message and
+    /// the lease (none for one-shot turns).
+    fn new(
+        settings: &ProviderSettings,
+        provider: Box<dyn Provider>,
+        system: String,
+        messages: Vec<atmos_providers::ChatMessage>,
+        stored: Option<(Session, Message, Lease)>,
+    ) -> PreparedTurn {
+        let estimated_input = history::estimate_request(&system, &messages);
+        let (session, user_message, lease) = match stored {
+            Some((s, m, l)) => (Some(s), Some(m), Some(l)),
+            None => (None, None, None),
+        };
+        PreparedTurn {
+            request: ChatRequest {
+                model: settings.model.clone(),
+                system: Some(system),
+                messages,
+                max_tokens: settings.max_tokens,
+                stream: true,
+            },
+            provider_name: settings.name.clone(),
+            model: settings.model.clone(),
+            session,
+            user_message,
+            estimated_input,
+            started: Instant::now(),
+            provider,
+            lease,
+        }
+    }
+}
+
 /// What phase 2 produced.
 #[derive(Debug)]
 pub enum ReplyOutcome {
@@ -136,24 +172,13 @@ impl Sessions {
         };
         let system = history::system_prompt(&skill_prompt, &window);
         let messages = history::messages(&window, &turn.context);
-        let estimated_input = history::estimate_request(&system, &messages);
-        Ok(PreparedTurn {
-            request: ChatRequest {
-                model: settings.model.clone(),
-                system: Some(system),
-                messages,
-                max_tokens: settings.max_tokens,
-                stream: true,
-            },
-            provider_name: settings.name.clone(),
-            model: settings.model.clone(),
-            session: Some(session),
-            user_message: Some(user_message),
-            estimated_input,
-            started: Instant::now(),
+        Ok(PreparedTurn::new(
+            &settings,
             provider,
-            lease: Some(lease),
-        })
+            system,
+            messages,
+            Some((session, user_message, lease)),
+        ))
     }
 
     /// Phase 3: store the reply (or what arrived, marked interrupted) and
@@ -260,24 +285,9 @@ pub fn prepare_one_shot(
         atmos_providers::Role::User,
         message,
     )];
-    let estimated_input = history::estimate_request(&system, &messages);
-    Ok(PreparedTurn {
-        request: ChatRequest {
-            model: settings.model.clone(),
-            system: Some(system),
-            messages,
-            max_tokens: settings.max_tokens,
-            stream: true,
-        },
-        provider_name: settings.name.clone(),
-        model: settings.model.clone(),
-        session: None,
-        user_message: None,
-        estimated_input,
-        started: Instant::now(),
-        provider,
-        lease: None,
-    })
+    Ok(PreparedTurn::new(
+        &settings, provider, system, messages, None,
+    ))
 }
 
 /// Ends a one-shot turn: the reply as a message that was not stored.

@@ -45,16 +45,19 @@ pub const PLAIN_SUMMARY_CHARS: usize = 12_000;
 /// Which messages a compaction takes, by position in the active messages
 /// (oldest first). Pure: the table-driven tests exercise it directly.
 ///
-/// `roles` are the active non-summary messages' roles, oldest first.
 /// Returns how many of the oldest to summarise (0: none).
+///
+/// `active` is the number of active (unarchived, non-summary) messages and
+/// `oldest` the roles of the oldest of them, at least
+/// [`plan_reads`]`(config, max_history_messages, active)` of them.
 pub fn plan_count(
     config: &AutoCompactConfig,
     max_history_messages: u32,
-    roles: &[Role],
+    active: usize,
+    oldest: &[Role],
     estimated_tokens: u64,
     force: bool,
 ) -> usize {
-    let active = roles.len();
     let max = max_history_messages as usize;
     if !force {
         if !config.enabled {
@@ -73,7 +76,7 @@ pub fn plan_count(
     let available = active.saturating_sub(config.preserve_recent as usize);
     let mut n = wanted.min(available);
     // Never split a user message from the reply that follows it.
-    if n > 0 && n < active && roles[n - 1] == Role::User && roles[n] == Role::Assistant {
+    if n > 0 && n < oldest.len() && oldest[n - 1] == Role::User && oldest[n] == Role::Assistant {
         if n < available {
             n += 1;
         } else {
@@ -81,6 +84,18 @@ pub fn plan_count(
         }
     }
     n
+}
+
+/// How many of the oldest active messages [`plan_count`] needs to see: the
+/// most it could take, and one more to keep a user message with its reply.
+pub fn plan_reads(config: &AutoCompactConfig, max_history_messages: u32, active: usize) -> usize {
+    let base = if max_history_messages > 0 {
+        max_history_messages as usize
+    } else {
+        active
+    };
+    let wanted = ((config.compact_ratio * base as f64).round() as usize).max(1);
+    (wanted + 2).min(active)
 }
 
 /// The message count that triggers compaction: `threshold × max`, rounded up
@@ -217,16 +232,40 @@ impl Sessions {
         {
             return Ok(None);
         }
-        let window = self.store().active_window(&session.id, None)?;
-        let (summaries, messages): (Vec<Message>, Vec<Message>) =
-            window.into_iter().partition(|m| m.is_summary);
-        let roles: Vec<Role> = messages.iter().map(|m| m.role).collect();
-        let tokens: u64 = summaries
-            .iter()
-            .chain(&messages)
-            .map(|m| estimate_tokens(&m.content))
-            .sum();
-        let n = plan_count(ac, config.max_history_messages, &roles, tokens, force);
+        // O(window): the counters say how many are active; only the oldest
+        // that could be taken, and the live summaries, are read.
+        let active = session.active_count() as usize;
+        let max = config.max_history_messages as usize;
+        if !force
+            && ac.max_history_tokens.is_none()
+            && active < trigger_at(ac.trigger_threshold, max)
+        {
+            return Ok(None);
+        }
+        let reads = plan_reads(ac, config.max_history_messages, active);
+        let (summaries, oldest) = self.store().oldest_active(&session.id, reads as u32)?;
+        let roles: Vec<Role> = oldest.iter().map(|m| m.role).collect();
+        let tokens = match ac.max_history_tokens {
+            // What would be sent: the summaries and the newest window.
+            Some(_) => {
+                let limit =
+                    (config.max_history_messages > 0).then_some(config.max_history_messages);
+                self.store()
+                    .active_window(&session.id, limit)?
+                    .iter()
+                    .map(|m| estimate_tokens(&m.content))
+                    .sum()
+            }
+            None => 0,
+        };
+        let n = plan_count(
+            ac,
+            config.max_history_messages,
+            active,
+            &roles,
+            tokens,
+            force,
+        );
         if n == 0 {
             return Ok(None);
         }
@@ -237,7 +276,7 @@ impl Sessions {
             LEASE_TTL.as_millis() as i64,
             &holder_is_gone,
         )?;
-        let messages: Vec<Message> = messages.into_iter().take(n).collect();
+        let messages: Vec<Message> = oldest.into_iter().take(n).collect();
         let tokens_before = summaries
             .iter()
             .chain(&messages)
@@ -510,12 +549,12 @@ mod tests {
         assert_eq!(trigger_at(0.01, 10), 1);
         let seed = cfg(true, 0.75, 0.4, 10);
         assert_eq!(
-            plan_count(&seed, 50, &alternating(37), 0, false),
+            plan_count(&seed, 50, 37, &alternating(22), 0, false),
             0,
             "below 38"
         );
         assert_eq!(
-            plan_count(&seed, 50, &alternating(38), 0, false),
+            plan_count(&seed, 50, 38, &alternating(22), 0, false),
             20,
             "oldest 20 at 38"
         );
@@ -542,7 +581,8 @@ mod tests {
             (&cfg(true, 0.75, 0.3, 5), 10, 8, false, 2, "no room for the reply: leave the user message"),
         ];
         for (c, max, active, force, want, why) in cases {
-            assert_eq!(plan_count(c, *max, &alternating(*active), 0, *force), *want, "{why}");
+            let reads = plan_reads(c, *max, *active);
+            assert_eq!(plan_count(c, *max, *active, &alternating(reads), 0, *force), *want, "{why}");
         }
     }
 
@@ -550,8 +590,8 @@ mod tests {
     fn token_trigger() {
         let mut c = cfg(true, 0.75, 0.4, 2);
         c.max_history_tokens = Some(1000);
-        assert_eq!(plan_count(&c, 50, &alternating(10), 999, false), 0);
-        assert_eq!(plan_count(&c, 50, &alternating(10), 1001, false), 8);
+        assert_eq!(plan_count(&c, 50, 10, &alternating(10), 999, false), 0);
+        assert_eq!(plan_count(&c, 50, 10, &alternating(10), 1001, false), 8);
     }
 
     #[test]

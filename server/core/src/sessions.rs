@@ -206,7 +206,9 @@ impl Sessions {
                 _ => return Err(Error::SessionNotFound { key: key.clone() }),
             },
         };
-        let mut messages = self.store.active_window(&session.id, None)?;
+        // With a limit, only that many of the newest rows are read: resuming
+        // a long session costs O(limit), not O(history).
+        let mut messages = self.store.active_window(&session.id, limit)?;
         if let Some(limit) = limit {
             let skip = messages.len().saturating_sub(limit as usize);
             messages.drain(..skip);

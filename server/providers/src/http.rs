@@ -45,14 +45,23 @@ impl Transport {
     /// Builds the client for `settings`. This is where TLS roots get loaded.
     pub fn new(settings: &ProviderSettings, credential: String) -> Result<Self, ProviderError> {
         ensure_crypto();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
-            .user_agent(concat!("atmos-ai/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ProviderError::Config {
-                provider: settings.name.clone(),
-                reason: format!("the HTTP client could not be built: {}", root_cause(&e)),
-            })?;
+            .user_agent(concat!("atmos-ai/", env!("CARGO_PKG_VERSION")));
+        // A plain-HTTP endpoint (a local Ollama, a gateway on localhost)
+        // never needs the root store, and loading it is most of a local
+        // turn's start-up time.
+        if settings
+            .base_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("http://"))
+        {
+            builder = builder.tls_certs_only(std::iter::empty());
+        }
+        let client = builder.build().map_err(|e| ProviderError::Config {
+            provider: settings.name.clone(),
+            reason: format!("the HTTP client could not be built: {}", root_cause(&e)),
+        })?;
         Ok(Self {
             name: settings.name.clone(),
             client,

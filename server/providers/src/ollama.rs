@@ -149,6 +149,21 @@ impl Provider for Ollama {
     }
 }
 
+/// Whether an Ollama server answers at `base` (`GET /api/tags`) within
+/// `timeout`. Used to pick a default provider when no key is set; never fails.
+pub async fn answers(base: &str, timeout: std::time::Duration) -> bool {
+    crate::http::ensure_crypto();
+    let Ok(client) = reqwest::Client::builder()
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .build()
+    else {
+        return false;
+    };
+    let url = format!("{}/api/tags", base.trim_end_matches('/'));
+    matches!(client.get(url).send().await, Ok(r) if r.status().is_success())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,19 +188,4 @@ mod tests {
             })
         );
     }
-}
-
-/// Whether an Ollama server answers at `base` (`GET /api/tags`) within
-/// `timeout`. Used to pick a default provider when no key is set; never fails.
-pub async fn answers(base: &str, timeout: std::time::Duration) -> bool {
-    crate::http::ensure_crypto();
-    let Ok(client) = reqwest::Client::builder()
-        .connect_timeout(timeout)
-        .timeout(timeout)
-        .build()
-    else {
-        return false;
-    };
-    let url = format!("{}/api/tags", base.trim_end_matches('/'));
-    matches!(client.get(url).send().await, Ok(r) if r.status().is_success())
 }

@@ -201,6 +201,31 @@ impl Store {
         Ok(out)
     }
 
+    /// The live summaries and the oldest `limit` unarchived messages, oldest
+    /// first: what a compaction takes from (index range scans).
+    pub fn oldest_active(
+        &self,
+        session_id: &str,
+        limit: u32,
+    ) -> Result<(Vec<Message>, Vec<Message>)> {
+        let map = |e| self.err(e);
+        let tx = self.conn.unchecked_transaction().map_err(map)?;
+        let query = |summary: bool, limit: i64| {
+            tx.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages \
+                 WHERE session_id = ?1 AND archived = 0 AND is_summary = ?2 ORDER BY id LIMIT ?3"
+            ))
+            .and_then(|mut s| {
+                s.query_map(params![session_id, summary, limit], message_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+        };
+        let summaries = query(true, -1).map_err(map)?;
+        let oldest = query(false, i64::from(limit)).map_err(map)?;
+        tx.finish().map_err(map)?;
+        Ok((summaries, oldest))
+    }
+
     /// One page of the full transcript, from the newest end.
     pub fn transcript(&self, session_id: &str, q: &TranscriptQuery) -> Result<TranscriptPage> {
         let map = |e| self.err(e);
