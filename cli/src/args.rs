@@ -35,6 +35,9 @@ pub struct AiArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AiCommand {
+    /// Chat in the terminal (TUI); with standard input not a terminal, one message per line
+    #[command(after_help = CHAT_EXAMPLES)]
+    Chat(ChatArgs),
     /// List and manage chat sessions (default: list them)
     #[command(after_help = SESSIONS_EXAMPLES)]
     Sessions(SessionsArgs),
@@ -47,7 +50,39 @@ pub enum AiCommand {
     /// List the skills (system prompts) sessions can use
     #[command(after_help = "Example:\n  atmos ai skills\n  atmos ai skills --format json")]
     Skills(FormatArg),
+    /// Serve the editor protocol (JSON-RPC over stdio) for VS Code, Neovim and scripts
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
 }
+
+const CHAT_EXAMPLES: &str = "\
+Examples:
+  atmos ai chat                               # a new (anonymous) session, made on the first message
+  atmos ai chat --session vpc-design          # created, or resumed with its whole transcript
+  atmos ai chat --session review --provider ollama --model llama3.3 --skill general
+  printf 'What are Atmos stacks?\\n' | atmos ai chat --session vpc-design   # scriptable
+
+Keys: Enter sends, Ctrl+J new line, Ctrl+N new session, Ctrl+L sessions, Ctrl+A skill,
+Ctrl+P provider and model, Esc cancels a reply, Ctrl+C quits, F1 or ? lists every key.";
+
+/// `atmos ai chat`: which session, provider, model and skill to start with.
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    #[command(flatten)]
+    pub turn: TurnArgs,
+}
+
+const SERVE_EXAMPLES: &str = "\
+Example:
+  atmos ai serve            (started by the editor; speaks LSP framing on stdin/stdout)
+
+The protocol, with an example of every request, is in docs/protocol.md. Logs go to stderr
+(RUST_LOG=info for more); stdout carries protocol messages only. The project is the
+client's rootUri, else the nearest atmos.yaml walking up from the working directory.";
+
+/// `atmos ai serve` takes no flags of its own (the global --config applies).
+#[derive(Debug, Args)]
+pub struct ServeArgs {}
 
 const ASK_EXAMPLES: &str = "\
 Examples:
@@ -190,7 +225,7 @@ pub struct FormatArg {
 }
 
 /// Which session, provider, model and skill a turn uses.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct TurnArgs {
     /// Create or resume this session (needs ai.sessions.enabled)
     #[arg(long, short)]

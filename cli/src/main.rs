@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod output;
+mod tui;
 
 use args::{AiCommand, Cli, TopCommand};
 use clap::Parser;
@@ -15,10 +16,12 @@ fn main() -> ExitCode {
     init_logging();
     let result = match cli.command {
         TopCommand::Ai(ai) => match ai.command {
+            AiCommand::Chat(args) => commands::chat::run(cli.config, args),
             AiCommand::Sessions(args) => commands::sessions::run(cli.config, args),
             AiCommand::Skills(args) => commands::skills::run(cli.config, args),
             AiCommand::Ask(args) => commands::ask::ask(cli.config, args),
             AiCommand::Exec(args) => commands::ask::exec(cli.config, args),
+            AiCommand::Serve(args) => commands::serve::run(cli.config, args),
         },
     };
     match result {

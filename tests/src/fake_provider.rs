@@ -12,7 +12,8 @@
 //! Every request is recorded (method, path, lowercased headers, body). Replies are scripted
 //! with [`FakeProvider::push_reply`]; with none queued, the reply echoes the last user message
 //! as `echo: <text>` in a few deltas. One-shot [`Fault`]s are consumed before replies.
-//! Signatures and keys are not checked, only recorded.
+//! Signatures and keys are not checked, only recorded. The instant each streamed delta was
+//! written is recorded too ([`FakeProvider::delta_instants`], for latency benchmarks).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -20,7 +21,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -122,6 +123,7 @@ struct State {
     requests: Vec<RecordedRequest>,
     replies: VecDeque<Reply>,
     faults: VecDeque<Fault>,
+    delta_instants: Vec<Instant>,
 }
 
 /// The fake provider server; dropping it stops it.
@@ -186,6 +188,12 @@ impl FakeProvider {
     /// Queues a one-shot fault (consumed FIFO, before replies).
     pub fn push_fault(&self, f: Fault) {
         self.state.lock().unwrap().faults.push_back(f);
+    }
+
+    /// When each streamed delta was written to its connection (taken just after its chunk
+    /// was written and flushed), in the order written, over every request so far.
+    pub fn delta_instants(&self) -> Vec<Instant> {
+        self.state.lock().unwrap().delta_instants.clone()
     }
 
     /// Replaces every queued fault with this one.
@@ -378,7 +386,8 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, delay: Duration) -> std::io:
     );
     let mut deltas_sent = 0usize;
     for frame in frames {
-        if let Frame::Delta(_) = frame {
+        let is_delta = matches!(frame, Frame::Delta(_));
+        if is_delta {
             if cut == Some(deltas_sent) {
                 w.0.flush()?;
                 return w.0.shutdown(Shutdown::Both);
@@ -392,6 +401,10 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, delay: Duration) -> std::io:
             deltas_sent += 1;
         }
         w.chunk(frame.bytes())?;
+        if is_delta {
+            let written = Instant::now();
+            state.lock().unwrap().delta_instants.push(written);
+        }
     }
     if cut.is_some() || bad.is_some_and(|n| n >= deltas_sent) {
         // The fault asked for more deltas than the reply has: apply it at the end.

@@ -5,3 +5,4 @@
 
 pub mod fake_provider;
 pub mod project;
+pub mod rpc_client;

@@ -2,6 +2,8 @@
 //! core, and renders.
 
 pub mod ask;
+pub mod chat;
+pub mod serve;
 pub mod sessions;
 pub mod skills;
 
@@ -26,20 +28,46 @@ pub fn open_sessions(config: Option<PathBuf>) -> Result<Sessions, Failure> {
 }
 
 /// The JSON shape of a session (the same fields as the editor protocol's).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionOut<'a> {
+    id: &'a str,
+    name: &'a str,
+    provider: &'a str,
+    model: &'a str,
+    skill: &'a str,
+    created_at: String,
+    updated_at: String,
+    message_count: u64,
+    archived_count: u64,
+    summary_count: u64,
+    metadata: &'a serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<&'a str>,
+}
+
+impl<'a> SessionOut<'a> {
+    pub fn new(s: &'a atmos_ai::Session) -> SessionOut<'a> {
+        SessionOut {
+            id: &s.id,
+            name: &s.name,
+            provider: &s.provider,
+            model: &s.model,
+            skill: &s.skill,
+            created_at: rfc3339(s.created_at),
+            updated_at: rfc3339(s.updated_at),
+            message_count: s.message_count,
+            archived_count: s.archived_count,
+            summary_count: s.summary_count,
+            metadata: &s.metadata,
+            snippet: None,
+        }
+    }
+}
+
+/// A session as a JSON value.
 pub fn session_json(s: &atmos_ai::Session) -> serde_json::Value {
-    serde_json::json!({
-        "id": s.id,
-        "name": s.name,
-        "provider": s.provider,
-        "model": s.model,
-        "skill": s.skill,
-        "createdAt": rfc3339(s.created_at),
-        "updatedAt": rfc3339(s.updated_at),
-        "messageCount": s.message_count,
-        "archivedCount": s.archived_count,
-        "summaryCount": s.summary_count,
-        "metadata": s.metadata,
-    })
+    serde_json::to_value(SessionOut::new(s)).expect("a session serialises")
 }
 
 /// The JSON shape of a message (the same fields as the editor protocol's).

@@ -1,0 +1,209 @@
+//! One handler per request of PROTOCOL.md, each three steps: convert the
+//! params in (`proto`), call the core (on the store thread), convert the
+//! result out; plus the `atmos/sessions/changed` notification after a change.
+
+use crate::proto::{self, ChangeReason, SessionsChanged, SessionsChangedParams, parse};
+use crate::server::Backend;
+use crate::turns;
+use atmos_ai::catalog;
+use serde_json::Value;
+use tower_lsp_server::jsonrpc::Result;
+
+impl Backend {
+    /// `atmos/session/create`.
+    pub async fn create(&self, params: Value) -> Result<proto::CreatedResult> {
+        let options: atmos_ai::CreateOptions = parse::<proto::CreateParams>(params)?.into();
+        let (session, evicted) = self.workspace.sessions(move |s| s.create(options)).await?;
+        self.added(ChangeReason::Created, &session, &evicted).await;
+        Ok((session, evicted).into())
+    }
+
+    /// `atmos/session/resume`.
+    pub async fn resume(&self, params: Value) -> Result<proto::ResumeResult> {
+        let args: proto::ResumeArgs = parse::<proto::ResumeParams>(params)?.try_into()?;
+        let switched = !args.switch.is_empty();
+        let resumed = self
+            .workspace
+            .sessions(move |s| s.resume(&args.key, args.create_if_missing, args.switch, args.limit))
+            .await?;
+        if resumed.created {
+            self.added(ChangeReason::Created, &resumed.session, &resumed.evicted)
+                .await;
+        } else if switched {
+            self.changed(SessionsChangedParams::of(
+                ChangeReason::Updated,
+                &resumed.session,
+            ))
+            .await;
+        }
+        Ok(resumed.into())
+    }
+
+    /// `atmos/session/messages`.
+    pub async fn messages(&self, params: Value) -> Result<proto::MessagesResult> {
+        let (key, query) = parse::<proto::MessagesParams>(params)?.try_into()?;
+        let (_, page) = self
+            .workspace
+            .sessions(move |s| s.messages(&key, &query))
+            .await?;
+        Ok(page.into())
+    }
+
+    /// `atmos/session/list`.
+    pub async fn list(&self, params: Value) -> Result<proto::ListResult> {
+        let filter: atmos_ai::ListFilter = parse::<proto::ListParams>(params)?.into();
+        Ok(self
+            .workspace
+            .sessions(move |s| s.list(&filter))
+            .await?
+            .into())
+    }
+
+    /// `atmos/session/rename`.
+    pub async fn rename(&self, params: Value) -> Result<proto::Session> {
+        let p = parse::<proto::RenameParams>(params)?;
+        let key = proto::session_key(p.name, p.id)?;
+        let session = self
+            .workspace
+            .sessions(move |s| s.rename(&key, &p.new_name))
+            .await?;
+        self.changed(SessionsChangedParams::of(ChangeReason::Renamed, &session))
+            .await;
+        Ok(session.into())
+    }
+
+    /// `atmos/session/update`.
+    pub async fn update(&self, params: Value) -> Result<proto::Session> {
+        let (key, options) = parse::<proto::UpdateParams>(params)?.try_into()?;
+        let session = self
+            .workspace
+            .sessions(move |s| s.update(&key, options))
+            .await?;
+        self.changed(SessionsChangedParams::of(ChangeReason::Updated, &session))
+            .await;
+        Ok(session.into())
+    }
+
+    /// `atmos/session/delete`.
+    pub async fn delete(&self, params: Value) -> Result<proto::DeleteResult> {
+        let key = parse::<proto::TargetParams>(params)?.key()?;
+        let session = self.workspace.sessions(move |s| s.delete(&key)).await?;
+        self.changed(SessionsChangedParams::of(ChangeReason::Deleted, &session))
+            .await;
+        Ok(proto::DeleteResult { deleted: true })
+    }
+
+    /// `atmos/session/clean`.
+    pub async fn clean(&self, params: Value) -> Result<proto::CleanResult> {
+        let p = parse::<proto::CleanParams>(params)?;
+        let dry_run = p.dry_run.unwrap_or(false);
+        let cleaned = self
+            .workspace
+            .sessions(move |s| s.clean(&p.older_than, dry_run))
+            .await?;
+        if !dry_run {
+            for session in &cleaned {
+                self.changed(SessionsChangedParams::of(ChangeReason::Cleaned, session))
+                    .await;
+            }
+        }
+        Ok(cleaned.as_slice().into())
+    }
+
+    /// `atmos/session/export`.
+    pub async fn export(&self, params: Value) -> Result<proto::ExportResult> {
+        let (key, format) = parse::<proto::ExportParams>(params)?.try_into()?;
+        let content = self
+            .workspace
+            .sessions(move |s| s.export(&key, format))
+            .await?;
+        Ok(proto::ExportResult { content })
+    }
+
+    /// `atmos/session/import`.
+    pub async fn import(&self, params: Value) -> Result<proto::CreatedResult> {
+        let args: proto::ImportArgs = parse::<proto::ImportParams>(params)?.try_into()?;
+        let (session, evicted) = self
+            .workspace
+            .sessions(move |s| s.import(&args.content, args.format, args.name.as_deref()))
+            .await?;
+        self.added(ChangeReason::Imported, &session, &evicted).await;
+        Ok((session, evicted).into())
+    }
+
+    /// `atmos/chat`: one turn, its deltas as `atmos/chat/delta`, and the
+    /// compaction it triggers (see `turns`).
+    pub async fn chat(&self, params: Value) -> Result<proto::ChatResult> {
+        let args: proto::ChatArgs = parse::<proto::ChatParams>(params)?.try_into()?;
+        let store = self.workspace.store().await?;
+        turns::chat(self.client.clone(), store, args).await
+    }
+
+    /// `atmos/session/compact`: compacts now, whatever the threshold.
+    pub async fn compact(&self, params: Value) -> Result<proto::CompactionResult> {
+        let key = parse::<proto::TargetParams>(params)?.key()?;
+        let store = self.workspace.store().await?;
+        Ok(turns::compact(&self.client, &store, key).await?.into())
+    }
+
+    /// `atmos/providers/list`: the config's providers, then the built-in
+    /// ones, each with whether its key variable is set.
+    pub async fn providers(&self, params: Value) -> Result<proto::ProvidersResult> {
+        parse::<proto::NoParams>(params)?;
+        let config = self.workspace.project().await?.config;
+        let default = catalog::resolve(&config, None).map_err(crate::errors::to_rpc)?;
+        Ok((default, catalog::entries(&config)).into())
+    }
+
+    /// `atmos/skills/list`: the skills sessions can use, read afresh (they
+    /// need the config, not the database).
+    pub async fn skills(&self, params: Value) -> Result<proto::SkillsResult> {
+        parse::<proto::NoParams>(params)?;
+        let skills = self
+            .workspace
+            .with_project(atmos_ai::skills::Skills::load)
+            .await?;
+        Ok((&skills).into())
+    }
+
+    /// `atmos/status`: answers with `sessionsEnabled: false` (and no
+    /// counts) when sessions are disabled.
+    pub async fn status(&self, params: Value) -> Result<proto::StatusResult> {
+        parse::<proto::NoParams>(params)?;
+        match self.workspace.sessions(|s| s.status()).await {
+            Err(e) if e.code.code() == SESSIONS_DISABLED => {
+                let project = self.workspace.project().await?;
+                Ok(atmos_ai::Status {
+                    database_path: project.database_path(),
+                    project_root: project.root,
+                    config_path: project.config_path,
+                    sessions_enabled: false,
+                    session_count: 0,
+                    schema_version: 0,
+                }
+                .into())
+            }
+            other => Ok(other?.into()),
+        }
+    }
+
+    /// A session that was added (created or imported), and those it evicted.
+    async fn added(&self, reason: ChangeReason, session: &atmos_ai::Session, evicted: &[String]) {
+        self.changed(SessionsChangedParams::of(reason, session))
+            .await;
+        for name in evicted {
+            self.changed(SessionsChangedParams::named(ChangeReason::Evicted, name))
+                .await;
+        }
+    }
+
+    /// Sends `atmos/sessions/changed`.
+    pub(crate) async fn changed(&self, params: SessionsChangedParams) {
+        self.client
+            .send_notification::<SessionsChanged>(params)
+            .await;
+    }
+}
+
+/// The code of `sessionsDisabled`.
+const SESSIONS_DISABLED: i64 = 1004;
