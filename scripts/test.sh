@@ -9,6 +9,14 @@ step() { printf '\n==> %s\n' "$*"; }
 step "toolchain components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
+# tmux drives the real TUI in tests/e2e/tui_tmux.rs.
+if ! command -v tmux >/dev/null 2>&1; then
+  step "installing tmux (Debian)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq tmux
+fi
+
 step "format"
 cargo fmt --all -- --check
 

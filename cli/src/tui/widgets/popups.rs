@@ -1,0 +1,321 @@
+//! The windows drawn over the chat: the session picker, the create form,
+//! the skill selector and the provider switcher.
+
+use super::{badge, centered};
+use crate::output::when;
+use crate::tui::app::{
+    App, Form, FormField, Picker, ProviderInfo, SESSIONS_OFF, Switcher, TextField,
+};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
+
+const SELECTED: Style = Style::new().bg(Color::Rgb(50, 60, 80));
+const DIM: Style = Style::new().fg(Color::DarkGray);
+const ERROR: Style = Style::new().fg(Color::LightRed);
+
+fn window(frame: &mut Frame, area: Rect, title: &str, footer: &str) -> Rect {
+    frame.render_widget(Clear, area);
+    let block = Block::bordered()
+        .title(Span::styled(
+            format!(" {title} "),
+            Style::new().add_modifier(Modifier::BOLD),
+        ))
+        .title_bottom(Span::styled(format!(" {footer} "), DIM))
+        .border_style(Style::new().fg(Color::Cyan));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    inner
+}
+
+/// `name` cut or padded to `w` columns.
+fn cell(name: &str, w: usize) -> String {
+    let mut s = String::new();
+    for c in name.chars() {
+        if s.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) > w {
+            break;
+        }
+        s.push(c);
+    }
+    let pad = w.saturating_sub(s.width());
+    s + &" ".repeat(pad)
+}
+
+/// A text field with a block cursor.
+fn field_spans(f: &TextField, focused: bool) -> Vec<Span<'static>> {
+    if !focused {
+        return vec![Span::raw(f.text.clone())];
+    }
+    let (before, after) = f.text.split_at(f.cursor);
+    let mut rest = after.chars();
+    let at = rest.next().map_or(" ".to_string(), |c| c.to_string());
+    vec![
+        Span::raw(before.to_string()),
+        Span::styled(at, Style::new().add_modifier(Modifier::REVERSED)),
+        Span::raw(rest.as_str().to_string()),
+    ]
+}
+
+pub fn picker(frame: &mut Frame, app: &App, p: &Picker, area: Rect) {
+    let filter = match &p.filter {
+        None => "all providers".to_string(),
+        Some(f) => f.clone(),
+    };
+    let rows = p.rows();
+    let height = (rows.len() as u16 + 6).max(9);
+    let area = centered(area, 96, height);
+    let inner = window(
+        frame,
+        area,
+        &format!(
+            "Sessions · {filter} (f) · {} of {}",
+            rows.len(),
+            p.all.len()
+        ),
+        "Enter switch · n new · r rename · d delete · f filter · Esc back · ? help",
+    );
+    let mut lines: Vec<Line> = Vec::new();
+    if !app.sessions_enabled {
+        frame.render_widget(
+            Paragraph::new(SESSIONS_OFF)
+                .style(ERROR)
+                .wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
+    if p.loading {
+        lines.push(Line::styled("loading…", DIM));
+    } else if rows.is_empty() {
+        lines.push(Line::styled(
+            if p.all.is_empty() {
+                "No sessions yet: press n to create one, or Esc and send a message"
+            } else {
+                "No session of this provider: press f for the next filter"
+            },
+            DIM,
+        ));
+    }
+    let name_w = (inner.width as usize).saturating_sub(48).clamp(12, 32);
+    lines.push(Line::styled(
+        format!(
+            "  {}  {:<14} {:<16} {:>8}",
+            cell("NAME", name_w),
+            "PROVIDER",
+            "CREATED",
+            "MESSAGES"
+        ),
+        DIM,
+    ));
+    let visible = (inner.height as usize).saturating_sub(3).max(1);
+    let offset = p.selected.saturating_sub(visible - 1);
+    let current = app.session.as_ref().map(|s| s.id.as_str());
+    for (i, s) in rows.iter().enumerate().skip(offset).take(visible) {
+        let selected = i == p.selected;
+        let marker = if Some(s.id.as_str()) == current {
+            "● "
+        } else if selected {
+            "▸ "
+        } else {
+            "  "
+        };
+        let mut spans = vec![Span::raw(marker)];
+        match (&p.renaming, selected) {
+            (Some(field), true) => {
+                let mut f = field_spans(field, true);
+                let used: usize = f.iter().map(Span::width).sum();
+                f.push(Span::raw(" ".repeat(name_w.saturating_sub(used))));
+                spans.extend(
+                    f.into_iter()
+                        .map(|s| s.style(Style::new().fg(Color::Yellow))),
+                );
+            }
+            _ => spans.push(Span::styled(
+                cell(&s.name, name_w),
+                Style::new().add_modifier(Modifier::BOLD),
+            )),
+        }
+        spans.push(Span::raw("  "));
+        let b = badge(&s.provider);
+        let pad = 15usize.saturating_sub(b.width());
+        spans.push(b);
+        spans.push(Span::raw(" ".repeat(pad)));
+        spans.push(Span::styled(format!("{:<16}", when(s.created_at)), DIM));
+        spans.push(Span::raw(format!(" {:>8}", s.message_count)));
+        let mut line = Line::from(spans);
+        if selected {
+            line = line.style(SELECTED);
+        }
+        lines.push(line);
+    }
+    if let Some(e) = &p.error {
+        lines.push(Line::styled(format!("✗ {e}"), ERROR));
+    }
+    if p.renaming.is_some() {
+        lines.push(Line::styled("Enter keeps the new name · Esc cancels", DIM));
+    }
+    if p.confirm_delete
+        && let Some(s) = p.current()
+    {
+        lines.push(Line::styled(
+            format!(
+                "Delete '{}' and all its history? This cannot be undone. y / n",
+                s.name
+            ),
+            ERROR.add_modifier(Modifier::BOLD),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The provider list shared by the form and the switcher.
+fn provider_lines(
+    providers: &[ProviderInfo],
+    selected: usize,
+    focused: bool,
+) -> Vec<Line<'static>> {
+    let w = providers.iter().map(|p| p.name.width()).max().unwrap_or(8) + 2;
+    providers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let sel = i == selected;
+            let state = match &p.missing {
+                None => Span::styled("✓ ready", Style::new().fg(Color::Green)),
+                Some(var) => Span::styled(format!("needs {var}"), DIM),
+            };
+            let mut line = Line::from(vec![
+                Span::raw(if sel { "  ▸ " } else { "    " }),
+                Span::raw(cell(&p.name, w)),
+                Span::styled(cell(&p.model, 30) + " ", DIM),
+                state,
+            ]);
+            if sel && focused {
+                line = line.style(SELECTED);
+            }
+            line
+        })
+        .collect()
+}
+
+fn label(text: &str, focused: bool) -> Span<'static> {
+    let style = if focused {
+        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().add_modifier(Modifier::BOLD)
+    };
+    Span::styled(format!("{text:<10}"), style)
+}
+
+pub fn form(frame: &mut Frame, app: &App, f: &Form, area: Rect) {
+    let height = app.providers.len() as u16 + 10;
+    let area = centered(area, 96, height);
+    let inner = window(
+        frame,
+        area,
+        "New session",
+        "Tab next field · ←/→ provider · Enter create · Esc back",
+    );
+    let mut lines = vec![Line::from(
+        [
+            vec![label("Name", f.focus == FormField::Name)],
+            field_spans(&f.name, f.focus == FormField::Name),
+            if f.name.text.is_empty() {
+                vec![Span::styled("  (empty: an anonymous name)", DIM)]
+            } else {
+                vec![]
+            },
+        ]
+        .concat(),
+    )];
+    lines.push(Line::default());
+    lines.push(Line::from(vec![
+        label("Provider", f.focus == FormField::Provider),
+        Span::styled("(←/→ to choose; ✓ has credentials)", DIM),
+    ]));
+    lines.extend(provider_lines(
+        &app.providers,
+        f.provider,
+        f.focus == FormField::Provider,
+    ));
+    lines.push(Line::default());
+    lines.push(Line::from(
+        [
+            vec![label("Model", f.focus == FormField::Model)],
+            field_spans(&f.model, f.focus == FormField::Model),
+        ]
+        .concat(),
+    ));
+    if let Some(e) = &f.error {
+        lines.push(Line::styled(format!("✗ {e}"), ERROR));
+    } else if f.busy {
+        lines.push(Line::styled("creating…", DIM));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+pub fn skills(frame: &mut Frame, app: &App, selected: usize, area: Rect) {
+    let area = centered(area, 90, app.skills.len() as u16 * 2 + 4);
+    let inner = window(
+        frame,
+        area,
+        "Skill",
+        "Enter use (saved to the session) · Esc back",
+    );
+    let mut lines = Vec::new();
+    for (i, s) in app.skills.iter().enumerate() {
+        let marker = if s.name == app.skill {
+            "● "
+        } else if i == selected {
+            "▸ "
+        } else {
+            "  "
+        };
+        let mut head = Line::from(vec![
+            Span::raw(marker),
+            Span::styled(
+                s.display_name.clone(),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(format!("  ({})", s.name), DIM),
+        ]);
+        let mut desc = Line::styled(format!("    {}", s.description), DIM);
+        if i == selected {
+            head = head.style(SELECTED);
+            desc = desc.style(SELECTED);
+        }
+        lines.push(head);
+        lines.push(desc);
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+pub fn switcher(frame: &mut Frame, app: &App, s: &Switcher, area: Rect) {
+    let area = centered(area, 96, app.providers.len() as u16 + 8);
+    let inner = window(
+        frame,
+        area,
+        "Provider and model",
+        "↑/↓ provider · Tab model · Enter switch · Esc back",
+    );
+    let mut lines = vec![Line::styled(
+        "The conversation so far is kept and sent to the new model.",
+        DIM,
+    )];
+    lines.extend(provider_lines(&app.providers, s.provider, !s.on_model));
+    lines.push(Line::default());
+    lines.push(Line::from(
+        [
+            vec![label("Model", s.on_model)],
+            field_spans(&s.model, s.on_model),
+        ]
+        .concat(),
+    ));
+    if let Some(e) = &s.error {
+        lines.push(Line::styled(format!("✗ {e}"), ERROR));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}

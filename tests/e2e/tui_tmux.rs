@@ -1,0 +1,309 @@
+//! `atmos ai chat` end to end: the real binary in a real terminal (tmux),
+//! against the fake provider on 127.0.0.1. Keys go in with `send-keys`; the
+//! screen comes back with `capture-pane`, polled until what is expected shows
+//! (or a generous deadline passes: a hang guard, not a timing check).
+//!
+//! With `ATMOS_UPDATE_TUI_CAPTURE=1` the test also writes the screen after
+//! the first reply to docs/tui-capture.txt (the README's picture of the TUI).
+
+use atmos_tests::fake_provider::{FakeProvider, Reply};
+use atmos_tests::project::{SCRUBBED_ENV, TestProject};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const ATMOS: &str = env!("CARGO_BIN_EXE_atmos");
+
+/// A tmux server of its own (its own socket), killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    fn screen(&self) -> String {
+        let out = self.cmd(&["capture-pane", "-p", "-t", "tui"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Polls the screen until `text` shows.
+    #[track_caller]
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("{text:?} never showed; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Polls until `text` is gone.
+    #[track_caller]
+    fn wait_gone(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if !screen.contains(text) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("{text:?} never went away; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "tui"];
+        args.extend_from_slice(keys);
+        assert!(self.cmd(&args).status.success());
+    }
+
+    fn text(&self, text: &str) {
+        assert!(
+            self.cmd(&["send-keys", "-t", "tui", "-l", text])
+                .status
+                .success()
+        );
+    }
+
+    fn alternate_on(&self) -> String {
+        let out = self.cmd(&["display-message", "-p", "-t", "tui", "#{alternate_on}"]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn tmux_installed() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `atmos ai chat` in a new tmux server (120×40) in the project, run by a
+/// shell that then prints how it ended and the terminal's modes.
+fn start(project: &TestProject, name: &str) -> Tmux {
+    let tmux = Tmux {
+        socket: format!("atmos-tui-test-{}-{name}", std::process::id()),
+    };
+    let script = format!("'{ATMOS}' ai chat; echo \"EXIT=$?\"; stty -a; sleep 60");
+    let mut start = Command::new("tmux");
+    start
+        .args(["-L", &tmux.socket, "-f", "/dev/null"])
+        .args(["new-session", "-d", "-x", "120", "-y", "40", "-s", "tui"])
+        .arg("-c")
+        .arg(project.root())
+        .args(["sh", "-c", &script]);
+    for var in SCRUBBED_ENV {
+        start.env_remove(var);
+    }
+    start
+        .env("HOME", project.root())
+        .env("TERM", "xterm-256color");
+    assert!(start.status().expect("start tmux").success());
+    tmux
+}
+
+fn project_for(fake: &FakeProvider) -> TestProject {
+    TestProject::new(&format!(
+        "ai:\n  default_provider: ollama\n  providers:\n    ollama:\n      base_url: {}\n      model: llama3.3\n  sessions:\n    enabled: true\n",
+        fake.base_url()
+    ))
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    if !tmux_installed() {
+        eprintln!("SKIPPED: tmux is not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let fake = FakeProvider::start();
+    let project = project_for(&fake);
+    let tmux = start(&project, "sigterm");
+    tmux.wait_for("new session");
+    assert_eq!(tmux.alternate_on(), "1");
+    // The shell's child is atmos.
+    let out = tmux.cmd(&["display-message", "-p", "-t", "tui", "#{pane_pid}"]);
+    let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+        .expect("the shell's children");
+    let atmos = children.split_whitespace().next().expect("atmos runs");
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", atmos])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tmux.wait_for("EXIT=");
+    // stty -a prints after EXIT=; wait for its flags line.
+    let screen = tmux.wait_for("icanon");
+    assert_eq!(tmux.alternate_on(), "0", "back on the main screen");
+    assert!(
+        screen.contains(" icanon") && screen.contains(" echo "),
+        "cooked mode again:\n{screen}"
+    );
+}
+
+#[test]
+fn chat_in_tmux_streams_renames_switches_and_restores_the_terminal() {
+    if !tmux_installed() {
+        eprintln!("SKIPPED: tmux is not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let fake = FakeProvider::start_with_delay(Duration::from_millis(20));
+    let project = project_for(&fake);
+    project
+        .run(ATMOS, &["ai", "sessions", "create", "staging-notes"])
+        .ok();
+    fake.push_reply(Reply::without_usage(&[
+        "## A VPC for production\n\n",
+        "Use **three** availability zones, each with:\n\n",
+        "- a public subnet for the load balancers\n",
+        "- a private subnet for the EKS nodes\n\n",
+        "```yaml\ncomponents:\n  terraform:\n    vpc:\n      vars:\n        ipv4_primary_cidr_block: 10.100.0.0/18\n```\n",
+        "Want the staging variant too?",
+    ]));
+
+    let tmux = start(&project, "main");
+
+    tmux.wait_for("new session");
+    assert_eq!(
+        tmux.alternate_on(),
+        "1",
+        "the TUI uses the alternate screen"
+    );
+    tmux.text("How should I lay out the production VPC?");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("Want the staging variant too?");
+    assert!(screen.contains("▶ You"), "{screen}");
+    assert!(screen.contains("A VPC for production"), "{screen}");
+    assert!(screen.contains("• a public subnet"), "{screen}");
+    assert!(screen.contains("│ components:"), "{screen}");
+    let screen = tmux.wait_for("· 2 msgs");
+    if std::env::var_os("ATMOS_UPDATE_TUI_CAPTURE").is_some() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/tui-capture.txt");
+        let trimmed: Vec<&str> = screen.lines().map(str::trim_end).collect();
+        std::fs::write(path, trimmed.join("\n") + "\n").expect("write the capture");
+    }
+
+    // The picker: the new session first (most recent), then staging-notes.
+    tmux.keys(&["C-l"]);
+    tmux.wait_for("Sessions · all providers (f) · 2 of 2");
+    tmux.wait_for("staging-notes");
+    tmux.keys(&["r", "C-u"]);
+    tmux.text("vpc-design");
+    tmux.keys(&["Enter"]);
+    tmux.wait_gone("Enter keeps the new name");
+    tmux.wait_for("● vpc-design");
+    // Switch to the other session, then back.
+    tmux.keys(&["j", "Enter"]);
+    tmux.wait_for(" staging-notes ");
+    tmux.wait_gone("Want the staging variant too?");
+    tmux.keys(&["C-l"]);
+    tmux.wait_for("Sessions ·");
+    tmux.keys(&["k", "Enter"]);
+    tmux.wait_for(" vpc-design ");
+    tmux.wait_for("Want the staging variant too?");
+
+    // Ctrl+C when idle quits, and the terminal is as it was.
+    tmux.keys(&["C-c"]);
+    tmux.wait_for("EXIT=0");
+    // stty -a prints after EXIT=; wait for its flags line.
+    let screen = tmux.wait_for("icanon");
+    assert_eq!(tmux.alternate_on(), "0", "back on the main screen");
+    assert!(
+        screen.contains(" icanon") && screen.contains(" echo "),
+        "cooked mode again:\n{screen}"
+    );
+    drop(tmux);
+
+    let conn = rusqlite::Connection::open(project.db_path()).unwrap();
+    let mut names: Vec<String> = conn
+        .prepare("SELECT name FROM sessions ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["staging-notes", "vpc-design"]);
+    let rows: Vec<(String, String, bool)> = conn
+        .prepare(
+            "SELECT m.role, m.content, m.interrupted FROM messages m \
+             JOIN sessions s ON s.id = m.session_id WHERE s.name = 'vpc-design' ORDER BY m.id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        rows[0],
+        (
+            "user".to_string(),
+            "How should I lay out the production VPC?".to_string(),
+            false
+        )
+    );
+    assert!(rows[1].1.ends_with("Want the staging variant too?"));
+    assert!(!rows[1].2);
+}
+
+#[test]
+fn without_a_terminal_chat_reads_lines_and_prints_replies() {
+    let fake = FakeProvider::start();
+    let project = TestProject::new(&format!(
+        "ai:\n  default_provider: ollama\n  providers:\n    ollama:\n      base_url: {}\n  sessions:\n    enabled: true\n",
+        fake.base_url()
+    ));
+    let mut child = project
+        .command(ATMOS)
+        .args(["ai", "chat", "--session", "scripted"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"first question\n\nsecond question\n")
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout, "echo: first question\necho: second question\n");
+    let listed = project.run(
+        ATMOS,
+        &["ai", "sessions", "show", "scripted", "--format", "json"],
+    );
+    let v = listed.json();
+    let messages = v["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 4, "{v}");
+    assert_eq!(messages[2]["content"], serde_json::json!("second question"));
+}
