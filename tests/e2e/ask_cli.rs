@@ -133,10 +133,11 @@ fn max_history_messages_sends_only_the_newest() {
     let sent = roles_and_text(&last.body["messages"]);
     // OpenAI gets the system prompt as its first message, then the window.
     assert_eq!(sent[0].0, "system");
+    // The newest 4 are echo q3, q4, echo q4, q5; a window never starts with
+    // a reply whose question fell outside it, so echo q3 is left out.
     assert_eq!(
         sent[1..],
         [
-            pair("assistant", "echo: q3"),
             pair("user", "q4"),
             pair("assistant", "echo: q4"),
             pair("user", "q5")
@@ -240,13 +241,15 @@ fn faults_keep_the_user_message_and_the_partial_reply() {
     ask(&p, &["--session", "f", "sixth"]).ok();
     assert_eq!(
         stored(&p, "f").last().unwrap(),
-        &("assistant".to_string(), "echo: sixth".to_string(), false)
+        &("assistant".to_string(), "echo: fifth\n\nsixth".to_string(), false)
     );
 
     // The history sent next still holds everything, interrupted replies included.
     ask(&p, &["--session", "f", "seventh"]).ok();
     let sent = roles_and_text(&fake.requests().last().unwrap().body["messages"]);
     assert!(sent.contains(&pair("assistant", "one two ")), "{sent:?}");
+    // A turn that failed left its user message; the next one is sent with it, as one.
+    assert!(sent.contains(&pair("user", "fifth\n\nsixth")), "{sent:?}");
     let rows = stored(&p, "f");
     assert_eq!(rows.iter().filter(|r| r.0 == "user").count(), 7);
 }

@@ -104,7 +104,18 @@ pub fn compact_now(
         return Ok(None);
     };
     let count = prepared.messages.len();
-    let summary = runtime.block_on(compact::summarize(&prepared));
+    // Ctrl+C while the summary is written gives the compaction up: nothing
+    // is changed and the lease is released.
+    let summary = runtime.block_on(async {
+        tokio::select! {
+            summary = compact::summarize(&prepared) => Some(summary),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    let Some(summary) = summary else {
+        sessions.abandon_compaction(prepared);
+        return Ok(Some("compaction cancelled: nothing was changed".into()));
+    };
     let result = sessions.finish_compaction(prepared, summary)?;
     let mut line = format!(
         "compacted {count} messages, ~{} → ~{} tokens",

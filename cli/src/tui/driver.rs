@@ -317,15 +317,20 @@ impl Driver {
     /// The session and the estimated tokens of its next request (skill
     /// prompt, summaries, active window): O(window), not O(history).
     fn window(&mut self, key: &SessionKey) -> atmos_ai::Result<(Session, u64)> {
-        let resumed = self
-            .sessions_mut()?
-            .resume(key, false, UpdateOptions::default(), None)?;
-        let prompt = self.skill_prompt(&resumed.session.skill);
+        let sessions = self.sessions_mut()?;
+        let session = sessions.get(key)?;
+        // What a turn would send: the summaries and the newest
+        // max_history_messages (all when 0), as `begin_turn` reads them.
+        let max = sessions.project().config.max_history_messages;
+        let window = sessions
+            .store()
+            .active_window(&session.id, (max > 0).then_some(max))?;
+        let prompt = self.skill_prompt(&session.skill);
         let tokens = history::estimate_request(
-            &history::system_prompt(&prompt, &resumed.messages),
-            &history::messages(&resumed.messages, &[]),
+            &history::system_prompt(&prompt, &window),
+            &history::messages(&window, &[]),
         );
-        Ok((resumed.session, tokens))
+        Ok((session, tokens))
     }
 
     fn update(&mut self, id: String, options: UpdateOptions) -> Vec<Event> {

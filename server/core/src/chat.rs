@@ -28,6 +28,10 @@ use std::time::{Duration, Instant};
 /// mid-turn blocks the session at most this long (less: see [`holder_is_gone`]).
 pub const LEASE_TTL: Duration = Duration::from_secs(15 * 60);
 
+/// How long a turn's lease is kept for the compaction it made due, when
+/// nobody starts that compaction (the caller stopped): then it expires.
+pub const HANDOVER_TTL: Duration = Duration::from_secs(60);
+
 /// What to send.
 #[derive(Debug, Clone)]
 pub struct TurnRequest {
@@ -190,9 +194,25 @@ impl Sessions {
         outcome: ReplyOutcome,
     ) -> Result<FinishedTurn> {
         let result = self.store_outcome(&turn, outcome);
-        if let Some(lease) = &turn.lease
-            && let Err(e) = self.store_mut().release_lease(lease)
+        let Some(lease) = turn.lease else {
+            return result;
+        };
+        // A reply that makes the session due for compaction keeps the lease
+        // for it: the session stays busy until the compaction ends.
+        if let Ok(FinishedTurn {
+            session: Some(session),
+            ..
+        }) = &result
+            && crate::compact::may_be_due(&self.project().config, session)
+            && self
+                .store_mut()
+                .renew_lease(&lease, HANDOVER_TTL.as_millis() as i64)
+                .is_ok()
         {
+            self.handover.insert(session.id.clone(), lease);
+            return result;
+        }
+        if let Err(e) = self.store_mut().release_lease(&lease) {
             tracing::warn!("could not release the turn lease: {e}");
         }
         result
@@ -411,6 +431,10 @@ fn host_name() -> String {
 /// True when a lease's holder was a process on this machine that has ended:
 /// its lease is stale and may be taken over at once.
 pub fn holder_is_gone(holder: &str) -> bool {
+    // Without /proc (macOS, the BSDs) liveness is unknown: never take over.
+    if !std::path::Path::new("/proc/self").exists() {
+        return false;
+    }
     let Some((pid, rest)) = holder.split_once('@') else {
         return false;
     };

@@ -86,6 +86,18 @@ pub fn plan_count(
     n
 }
 
+/// Whether a session may be due for automatic compaction, from its counters
+/// alone (O(1)); [`plan_count`] decides.
+pub fn may_be_due(config: &crate::config::Config, session: &Session) -> bool {
+    let ac = &config.sessions.auto_compact;
+    if !ac.enabled {
+        return false;
+    }
+    let max = config.max_history_messages as usize;
+    ac.max_history_tokens.is_some()
+        || (max > 0 && session.active_count() as usize >= trigger_at(ac.trigger_threshold, max))
+}
+
 /// How many of the oldest active messages [`plan_count`] needs to see: the
 /// most it could take, and one more to keep a user message with its reply.
 pub fn plan_reads(config: &AutoCompactConfig, max_history_messages: u32, active: usize) -> usize {
@@ -225,23 +237,54 @@ impl Sessions {
     ) -> Result<Option<PreparedCompaction>> {
         let session = self.get(key)?;
         let config = self.project().config.clone();
+        let handed_over = self.handover.remove(&session.id);
+        if !force && !may_be_due(&config, &session) {
+            if let Some(lease) = handed_over {
+                let _ = self.store_mut().release_lease(&lease);
+            }
+            return Ok(None);
+        }
+        // The lease first (the turn's, when it handed it over): what is read
+        // next cannot change under us.
+        let lease = match handed_over {
+            Some(lease) => {
+                self.store_mut()
+                    .renew_lease(&lease, LEASE_TTL.as_millis() as i64)?;
+                lease
+            }
+            None => {
+                let holder = format!("compact-{}", crate::chat::lease_holder());
+                self.store_mut().acquire_lease_with(
+                    &session.id,
+                    &holder,
+                    LEASE_TTL.as_millis() as i64,
+                    &holder_is_gone,
+                )?
+            }
+        };
+        match self.plan(&session, force) {
+            Ok(Some((summaries, oldest, n))) => {
+                self.prepare(session, &config, summaries, oldest, n, lease)
+            }
+            other => {
+                let _ = self.store_mut().release_lease(&lease);
+                other.map(|_| None)
+            }
+        }
+    }
+
+    /// What a compaction of `session` would take: the live summaries, the
+    /// oldest active messages, and how many of them. O(window): the counters
+    /// say how many are active; only the oldest that could be taken are read.
+    #[allow(clippy::type_complexity)]
+    fn plan(
+        &self,
+        session: &Session,
+        force: bool,
+    ) -> Result<Option<(Vec<Message>, Vec<Message>, usize)>> {
+        let config = &self.project().config;
         let ac = &config.sessions.auto_compact;
-        if !force
-            && (!ac.enabled
-                || (config.max_history_messages == 0 && ac.max_history_tokens.is_none()))
-        {
-            return Ok(None);
-        }
-        // O(window): the counters say how many are active; only the oldest
-        // that could be taken, and the live summaries, are read.
         let active = session.active_count() as usize;
-        let max = config.max_history_messages as usize;
-        if !force
-            && ac.max_history_tokens.is_none()
-            && active < trigger_at(ac.trigger_threshold, max)
-        {
-            return Ok(None);
-        }
         let reads = plan_reads(ac, config.max_history_messages, active);
         let (summaries, oldest) = self.store().oldest_active(&session.id, reads as u32)?;
         let roles: Vec<Role> = oldest.iter().map(|m| m.role).collect();
@@ -266,16 +309,19 @@ impl Sessions {
             tokens,
             force,
         );
-        if n == 0 {
-            return Ok(None);
-        }
-        let holder = format!("compact-{}", crate::chat::lease_holder());
-        let lease = self.store_mut().acquire_lease_with(
-            &session.id,
-            &holder,
-            LEASE_TTL.as_millis() as i64,
-            &holder_is_gone,
-        )?;
+        Ok((n > 0).then_some((summaries, oldest, n)))
+    }
+
+    fn prepare(
+        &mut self,
+        session: Session,
+        config: &crate::config::Config,
+        summaries: Vec<Message>,
+        oldest: Vec<Message>,
+        n: usize,
+        lease: Lease,
+    ) -> Result<Option<PreparedCompaction>> {
+        let ac = &config.sessions.auto_compact;
         let messages: Vec<Message> = oldest.into_iter().take(n).collect();
         let tokens_before = summaries
             .iter()
@@ -283,7 +329,7 @@ impl Sessions {
             .map(|m| estimate_tokens(&m.content))
             .sum();
         let provider = if ac.use_ai_summary {
-            match provider_for(&config, &session.provider, &session.model) {
+            match provider_for(config, &session.provider, &session.model) {
                 Ok((_, p)) => Some(p),
                 Err(e) => {
                     tracing::warn!("AI summary unavailable, using the plain summary: {e}");

@@ -150,7 +150,9 @@ impl Error {
             Error::Cancelled => return Value::Null,
         };
         if let Value::Object(map) = &mut data {
-            map.retain(|_, v| !v.is_null());
+            // Optional fields are left out when unknown; `configPath` is
+            // always there (null: no atmos.yaml was found).
+            map.retain(|k, v| !v.is_null() || k == "configPath");
             map.insert("kind".into(), json!(self.kind()));
         }
         data

@@ -18,14 +18,28 @@ pub fn system_prompt(skill_prompt: &str, window: &[Message]) -> String {
     prompt
 }
 
-/// The conversation part: every non-summary message of the window, oldest
-/// first. `context` is attached to the last message (the new one).
+/// The conversation part: the non-summary messages of the window, oldest
+/// first, with `context` attached to the last one (the new message).
+///
+/// Shaped so that every provider accepts it: messages of one role in a row
+/// (a user message whose turn failed, then the next) are sent as one, and a
+/// window that starts with a reply whose question fell outside it starts at
+/// the next user message instead (Bedrock and Gemini refuse both shapes).
 pub fn messages(window: &[Message], context: &[ContextRef]) -> Vec<ChatMessage> {
-    let mut out: Vec<ChatMessage> = window
-        .iter()
-        .filter(|m| !m.is_summary)
-        .map(|m| ChatMessage::new(wire_role(m.role), m.content.clone()))
-        .collect();
+    let mut out: Vec<ChatMessage> = Vec::with_capacity(window.len());
+    for m in window.iter().filter(|m| !m.is_summary) {
+        let role = wire_role(m.role);
+        if out.is_empty() && role == WireRole::Assistant {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if last.role == role => {
+                last.content.push_str("\n\n");
+                last.content.push_str(&m.content);
+            }
+            _ => out.push(ChatMessage::new(role, m.content.clone())),
+        }
+    }
     if !context.is_empty()
         && let Some(last) = out.last_mut()
     {
@@ -71,4 +85,51 @@ pub fn estimate_request(system: &str, messages: &[ChatMessage]) -> u64 {
             .iter()
             .map(|m| estimate_tokens(&m.content) + 4)
             .sum::<u64>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use atmos_store::Role;
+
+    fn msg(id: i64, role: Role, text: &str) -> Message {
+        Message {
+            id,
+            session_id: "s".into(),
+            role,
+            content: text.into(),
+            created_at: chrono::Utc::now(),
+            archived: false,
+            interrupted: false,
+            is_summary: false,
+            summary_range: None,
+            usage: None,
+            tokens_before: None,
+            tokens_after: None,
+            context: Vec::new(),
+        }
+    }
+
+    fn shape(out: &[ChatMessage]) -> Vec<(WireRole, &str)> {
+        out.iter().map(|m| (m.role, m.content.as_str())).collect()
+    }
+
+    #[test]
+    fn every_provider_gets_alternating_turns_starting_with_the_user() {
+        let window = [
+            msg(1, Role::Assistant, "orphaned reply"),
+            msg(2, Role::User, "first try"),
+            msg(3, Role::User, "second try"),
+            msg(4, Role::Assistant, "answer"),
+            msg(5, Role::User, "next"),
+        ];
+        assert_eq!(
+            shape(&messages(&window, &[])),
+            [
+                (WireRole::User, "first try\n\nsecond try"),
+                (WireRole::Assistant, "answer"),
+                (WireRole::User, "next"),
+            ]
+        );
+    }
 }

@@ -71,6 +71,18 @@ pub struct Sessions {
     project: Project,
     skills: Skills,
     store: Store,
+    /// Turn leases kept for the compaction their turn made due, by session
+    /// id, so that the session stays busy from the turn to the end of the
+    /// compaction (see `chat::HANDOVER_TTL`).
+    pub(crate) handover: std::collections::HashMap<String, atmos_store::Lease>,
+}
+
+impl Drop for Sessions {
+    fn drop(&mut self) {
+        for (_, lease) in std::mem::take(&mut self.handover) {
+            let _ = self.store.release_lease(&lease);
+        }
+    }
 }
 
 impl Sessions {
@@ -88,6 +100,7 @@ impl Sessions {
             project,
             skills,
             store,
+            handover: Default::default(),
         })
     }
 
@@ -120,9 +133,7 @@ impl Sessions {
         loop {
             match self.store.create_session(&new, max) {
                 Err(atmos_store::StoreError::NameTaken(_)) => {
-                    new.name = names::anonymous(Utc::now(), |n| {
-                        n == new.name || self.store.name_exists(n).unwrap_or(true)
-                    });
+                    new.name = self.anonymous_name(Some(&new.name))?;
                 }
                 other => return Ok(other?),
             }
@@ -135,7 +146,7 @@ impl Sessions {
                 check_name(name)?;
                 name.clone()
             }
-            None => names::anonymous(Utc::now(), |n| self.store.name_exists(n).unwrap_or(true)),
+            None => self.anonymous_name(None)?,
         };
         let provider = catalog::resolve(&self.project.config, options.provider.as_deref())?;
         let model = match &options.model {
@@ -155,6 +166,28 @@ impl Sessions {
             created_at: None,
             updated_at: None,
         })
+    }
+
+    /// A free anonymous name (other than `taken`, which just lost a race).
+    /// A database error ends the search and is returned.
+    fn anonymous_name(&self, taken: Option<&str>) -> Result<String> {
+        let mut error = None;
+        let name = names::anonymous(Utc::now(), |n| {
+            if Some(n) == taken {
+                return true;
+            }
+            match self.store.name_exists(n) {
+                Ok(exists) => exists,
+                Err(e) => {
+                    error.get_or_insert(e);
+                    false
+                }
+            }
+        });
+        match error {
+            Some(e) => Err(e.into()),
+            None => Ok(name),
+        }
     }
 
     fn check_skill(&self, skill: Option<&str>) -> Result<String> {

@@ -422,7 +422,9 @@ fn to_import(c: Checkpoint, format: Format, name: Option<&str>) -> Result<Import
                 .metadata
                 .filter(|m| m.is_object())
                 .unwrap_or_else(|| serde_json::json!({})),
-            created_at: c.session.created_at,
+            // A clock ahead on the exporting machine must not put a session
+            // in the future, out of reach of clean and eviction.
+            created_at: c.session.created_at.map(|t| t.min(Utc::now())),
             // An import is activity: a fresh import is neither cleaned nor
             // evicted at once because the file is old.
             updated_at: None,

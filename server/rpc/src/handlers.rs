@@ -99,7 +99,7 @@ impl Backend {
         let dry_run = p.dry_run.unwrap_or(false);
         let cleaned = self
             .workspace
-            .sessions(move |s| s.clean(&p.older_than, dry_run))
+            .sessions(move |s| s.clean(&p.older_than_text(), dry_run))
             .await?;
         if !dry_run {
             for session in &cleaned {

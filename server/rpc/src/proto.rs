@@ -303,8 +303,22 @@ impl TryFrom<UpdateParams> for (SessionKey, core::UpdateOptions) {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CleanParams {
-    pub older_than: String,
+    /// Any JSON scalar: `30` (a number) is answered 1008 like `"30"`.
+    pub older_than: Value,
     pub dry_run: Option<bool>,
+}
+
+impl CleanParams {
+    /// The age as the text the duration rule judges (a number or a boolean
+    /// as written; an absent or structured value is empty, hence invalid).
+    pub fn older_than_text(&self) -> String {
+        match &self.older_than {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => String::new(),
+        }
+    }
 }
 
 /// `atmos/session/export`.

@@ -89,7 +89,13 @@ async fn run_turn(
     let finished = finished?;
     let compaction = match compaction(&client, &store, SessionKey::Id(now.id.clone()), false).await
     {
-        Ok(result) => result.filter(|r| r.compacted),
+        Ok(result) => {
+            let result = result.filter(|r| r.compacted);
+            if let Some(r) = &result {
+                let _ = announce_compaction(&client, &store, r).await;
+            }
+            result
+        }
         Err(e) => {
             tracing::warn!(session = %now.id, "the automatic compaction failed: {}", e.message);
             None
@@ -142,9 +148,28 @@ pub async fn compact(
     store: &Store,
     key: SessionKey,
 ) -> Result<compact::CompactionResult> {
-    let result = compaction(client, store, key, true)
-        .await?
-        .unwrap_or_else(|| compact::CompactionResult::nothing(0));
+    // In a task of its own: a cancelled request must not drop a compaction
+    // half-way (its lease would stay taken); it runs to its end, and the
+    // request answers -32800.
+    let (client, store) = (client.clone(), store.clone());
+    tokio::spawn(async move {
+        let result = compaction(&client, &store, key, true)
+            .await?
+            .unwrap_or_else(|| compact::CompactionResult::nothing(0));
+        announce_compaction(&client, &store, &result).await?;
+        Ok(result)
+    })
+    .await
+    .map_err(|e| crate::errors::internal(format!("the compaction failed: {e}")))?
+}
+
+/// `atmos/sessions/changed` (updated) after a compaction changed a session's
+/// counters.
+async fn announce_compaction(
+    client: &Client,
+    store: &Store,
+    result: &compact::CompactionResult,
+) -> Result<()> {
     if let Some(summary) = result.summary.as_ref().filter(|_| result.compacted) {
         let id = SessionKey::Id(summary.session_id.clone());
         let session = store.call(move |s| s.get(&id)).await?;
@@ -155,7 +180,7 @@ pub async fn compact(
             ))
             .await;
     }
-    Ok(result)
+    Ok(())
 }
 
 /// Compacts a session when it is due (always with `force`), reporting each
