@@ -241,7 +241,11 @@ fn faults_keep_the_user_message_and_the_partial_reply() {
     ask(&p, &["--session", "f", "sixth"]).ok();
     assert_eq!(
         stored(&p, "f").last().unwrap(),
-        &("assistant".to_string(), "echo: fifth\n\nsixth".to_string(), false)
+        &(
+            "assistant".to_string(),
+            "echo: fifth\n\nsixth".to_string(),
+            false
+        )
     );
 
     // The history sent next still holds everything, interrupted replies included.

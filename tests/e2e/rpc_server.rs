@@ -942,3 +942,33 @@ fn the_project_comes_from_root_uri_workspace_folders_or_the_working_directory() 
         "{status}"
     );
 }
+
+#[test]
+fn an_edited_config_applies_without_a_restart() {
+    let p = TestProject::new(SESSIONS_ON);
+    let mut s = server(&p);
+    s.call("atmos/session/create", json!({"name": "before"}));
+    let e = s.error(
+        "atmos/session/create",
+        json!({"name": "x", "skill": "security"}),
+    );
+    assert_eq!(code_data(&e), (-32602, json!({"field": "skill"})));
+    // Make sure the file's modification time moves on coarse clocks.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    p.write_config(&format!(
+        "{SESSIONS_ON}  skills:\n    security:\n      system_prompt: Audit IAM.\n"
+    ));
+    let created = s.call(
+        "atmos/session/create",
+        json!({"name": "x", "skill": "security"}),
+    );
+    assert_eq!(created["session"]["skill"], "security");
+    // A broken edit keeps the last good settings.
+    p.write_config("ai:\n  sessions:\n    enabled: maybe\n");
+    let again = s.call(
+        "atmos/session/create",
+        json!({"name": "y", "skill": "security"}),
+    );
+    assert_eq!(again["session"]["skill"], "security");
+    s.shutdown();
+}

@@ -75,6 +75,19 @@ pub struct Sessions {
     /// id, so that the session stays busy from the turn to the end of the
     /// compaction (see `chat::HANDOVER_TTL`).
     pub(crate) handover: std::collections::HashMap<String, atmos_store::Lease>,
+    /// When atmos.yaml and the skills folder were last changed, as read.
+    stamp: Stamp,
+}
+
+/// Modification times of atmos.yaml and of the skills folder.
+type Stamp = (Option<std::time::SystemTime>, Option<std::time::SystemTime>);
+
+fn stamp(project: &Project) -> Stamp {
+    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    (
+        project.config_path.as_deref().and_then(modified),
+        modified(&project.root.join(crate::skills::SKILLS_DIR)),
+    )
 }
 
 impl Drop for Sessions {
@@ -97,11 +110,44 @@ impl Sessions {
         let skills = Skills::load(&project)?;
         let store = Store::open(&project.database_path())?;
         Ok(Sessions {
+            stamp: stamp(&project),
             project,
             skills,
             store,
             handover: Default::default(),
         })
+    }
+
+    /// Re-reads atmos.yaml and the skills when either changed on disk since
+    /// they were read (a long-running server picks up a new provider or
+    /// skill without a restart). `Ok(true)`: reloaded. On an error (a broken
+    /// or disabling edit) the previous settings stay in force.
+    pub fn refresh(&mut self) -> Result<bool> {
+        let Some(path) = self.project.config_path.clone() else {
+            return Ok(false);
+        };
+        let now = stamp(&self.project);
+        if now == self.stamp {
+            return Ok(false);
+        }
+        self.stamp = now;
+        let project = Project::load(&crate::config::LoadOptions {
+            explicit: Some(path),
+            env_path: None,
+            start_dir: self.project.root.clone(),
+        })?;
+        if !project.config.sessions.enabled {
+            return Err(Error::SessionsDisabled {
+                config_path: project.config_path.clone(),
+            });
+        }
+        let skills = Skills::load(&project)?;
+        if project.database_path() != self.project.database_path() {
+            self.store = Store::open(&project.database_path())?;
+        }
+        self.project = project;
+        self.skills = skills;
+        Ok(true)
     }
 
     pub fn project(&self) -> &Project {

@@ -167,6 +167,15 @@ impl StoreThread {
                     }
                 };
                 for job in queue {
+                    // An edited atmos.yaml (or skills folder) applies from
+                    // the next request; a broken edit keeps the last good one.
+                    match sessions.refresh() {
+                        Ok(true) => tracing::info!("atmos.yaml changed: settings reloaded"),
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(
+                            "atmos.yaml changed but cannot be used, keeping the previous settings: {e}"
+                        ),
+                    }
                     // A panic in the core fails that call (its oneshot is
                     // dropped), not the server.
                     if catch_unwind(AssertUnwindSafe(|| job(&mut sessions))).is_err() {
