@@ -747,3 +747,37 @@ fn every_command_has_help_with_an_example() {
     let usage = p.run(ATMOS, &["ai", "sessions", "clean"]);
     assert_eq!(usage.code, 2, "a missing flag is a usage error");
 }
+
+#[test]
+fn an_empty_session_round_trips_too() {
+    let p = TestProject::new(SESSIONS_ON);
+    p.run(ATMOS, &["ai", "sessions", "create", "empty"]).ok();
+    let file = p.root().join("empty.json");
+    p.run(
+        ATMOS,
+        &[
+            "ai",
+            "sessions",
+            "export",
+            "empty",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    p.run(
+        ATMOS,
+        &[
+            "ai",
+            "sessions",
+            "import",
+            file.to_str().unwrap(),
+            "--name",
+            "empty-copy",
+        ],
+    )
+    .ok();
+    let mut all = names(&p);
+    all.sort();
+    assert_eq!(all, ["empty", "empty-copy"]);
+}

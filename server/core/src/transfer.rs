@@ -344,7 +344,9 @@ fn to_import(c: Checkpoint, format: Format, name: Option<&str>) -> Result<Import
     if c.session.model.trim().is_empty() {
         return Err(bad("session.model is empty".into()));
     }
-    if c.messages.is_empty() {
+    // Atmos's own checkpoints always hold a message; ours (they carry the
+    // session's id) may be of a session that has none yet.
+    if c.messages.is_empty() && c.session.id.is_none() {
         return Err(bad("it has no messages".into()));
     }
     match c.statistics.as_ref().and_then(|s| s.message_count) {

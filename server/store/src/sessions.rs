@@ -239,50 +239,46 @@ impl Store {
     }
 
     /// Sessions whose message text contains `query` (case-insensitively),
-    /// each with a snippet of its newest match.
+    /// each with a snippet of its newest match. One row per session comes
+    /// back from SQLite; only those messages are read for their snippets.
     fn text_matches(&self, query: &str) -> Result<HashMap<String, String>> {
-        let mut found: HashMap<String, String> = HashMap::new();
-        if query.chars().count() >= 3 {
+        let map = |e| self.err(e);
+        let newest: Vec<(String, i64)> = if query.chars().count() >= 3 {
             // A trigram phrase query: the index finds substrings.
             let phrase = format!("\"{}\"", query.replace('"', "\"\""));
-            let mut stmt = self
-                .conn
+            self.conn
                 .prepare_cached(
-                    "SELECT m.session_id, snippet(messages_fts, 0, '', '', '…', 64) \
-                     FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid \
-                     WHERE messages_fts MATCH ?1 ORDER BY messages_fts.rowid DESC",
+                    "SELECT m.session_id, MAX(m.id) FROM messages_fts \
+                     JOIN messages m ON m.id = messages_fts.rowid \
+                     WHERE messages_fts MATCH ?1 GROUP BY m.session_id",
                 )
-                .map_err(|e| self.err(e))?;
-            let rows = stmt
-                .query_map([phrase], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                .and_then(|mut st| {
+                    st.query_map([phrase], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<rusqlite::Result<Vec<_>>>()
                 })
-                .map_err(|e| self.err(e))?;
-            for row in rows {
-                let (session, snippet) = row.map_err(|e| self.err(e))?;
-                found.entry(session).or_insert(snippet);
-            }
+                .map_err(map)?
         } else {
             // Too short for trigrams: scan (queries of one or two characters).
             let pattern = format!("%{}%", escape_like(query));
-            let mut stmt = self
-                .conn
+            self.conn
                 .prepare_cached(
-                    "SELECT session_id, content FROM messages \
-                     WHERE content LIKE ?1 ESCAPE '\\' ORDER BY id DESC",
+                    "SELECT session_id, MAX(id) FROM messages \
+                     WHERE content LIKE ?1 ESCAPE '\\' GROUP BY session_id",
                 )
-                .map_err(|e| self.err(e))?;
-            let rows = stmt
-                .query_map([pattern], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                .and_then(|mut st| {
+                    st.query_map([pattern], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<rusqlite::Result<Vec<_>>>()
                 })
-                .map_err(|e| self.err(e))?;
-            for row in rows {
-                let (session, content) = row.map_err(|e| self.err(e))?;
-                found
-                    .entry(session)
-                    .or_insert_with(|| snippet_around(&content, query));
-            }
+                .map_err(map)?
+        };
+        let mut content = self
+            .conn
+            .prepare_cached("SELECT content FROM messages WHERE id = ?1")
+            .map_err(map)?;
+        let mut found = HashMap::with_capacity(newest.len());
+        for (session, id) in newest {
+            let text: String = content.query_row([id], |r| r.get(0)).map_err(map)?;
+            found.insert(session, snippet_around(&text, query));
         }
         Ok(found)
     }
