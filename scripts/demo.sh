@@ -8,7 +8,8 @@ cargo build --release -p atmos-cli -p atmos-tests --bins
 ATMOS=$PWD/target/release/atmos
 WORK=$(mktemp -d)
 trap 'kill $FAKE_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-./target/release/fake-provider > "$WORK/url" &
+# The fake provider echoes, and says how many messages it was sent.
+FAKE_ECHO_HISTORY=1 ./target/release/fake-provider > "$WORK/url" &
 FAKE_PID=$!
 for _ in $(seq 50); do [ -s "$WORK/url" ] && break; sleep 0.1; done
 cat > "$WORK/atmos.yaml" <<YAML

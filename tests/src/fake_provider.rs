@@ -521,8 +521,19 @@ pub fn last_user_text(body: &Value) -> String {
 /// `input_tokens` = request body bytes / 4 and `output_tokens` = number of deltas.
 /// `FAKE_ECHO_MAX_CHARS` cuts the echo (benchmarks: a summary the size of a
 /// real model's, not of the whole transcript it was given).
+///
+/// `FAKE_ECHO_HISTORY=1` prefixes how many messages the request carried, so a
+/// demo can show that the model sees the whole conversation.
 fn echo_reply(_format: Format, body: &Value) -> Reply {
-    let text = format!("echo: {}", last_user_text(body));
+    let mut text = format!("echo: {}", last_user_text(body));
+    if std::env::var_os("FAKE_ECHO_HISTORY").is_some() {
+        let seen = body
+            .get("messages")
+            .or_else(|| body.get("contents"))
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        text = format!("[the model was sent {seen} message(s)] {text}");
+    }
     let mut chars: Vec<char> = text.chars().collect();
     if let Some(max) = std::env::var("FAKE_ECHO_MAX_CHARS")
         .ok()
