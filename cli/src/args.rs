@@ -8,7 +8,8 @@ use std::path::PathBuf;
     name = "atmos",
     version,
     about = "Atmos AI: persistent AI chat sessions for infrastructure engineers",
-    propagate_version = true
+    propagate_version = true,
+    after_help = "Examples:\n  atmos ai chat --session vpc-design\n  atmos ai ask --session vpc-design \"what about staging?\"\n  atmos ai sessions\n  atmos ai serve     # for editors"
 )]
 pub struct Cli {
     /// The atmos.yaml to use (a file, or a folder holding one). Default:
@@ -28,6 +29,9 @@ pub enum TopCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  atmos ai chat                          # the chat TUI, a new session\n  atmos ai ask --session vpc-design \"what are Atmos stacks?\"\n  atmos ai sessions clean --older-than 30d\n  atmos ai serve                         # JSON-RPC on stdio, for editors"
+)]
 pub struct AiArgs {
     #[command(subcommand)]
     pub command: AiCommand,

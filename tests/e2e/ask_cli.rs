@@ -495,3 +495,53 @@ fn a_configured_ollama_needs_no_key_and_is_the_default() {
     );
     assert_eq!(fake.requests()[0].path, "/api/chat");
 }
+
+#[test]
+fn switching_provider_keeps_the_history_and_a_failed_switch_changes_nothing() {
+    let fake = FakeProvider::start();
+    let yaml = format!(
+        "ai:\n  default_provider: anthropic\n  providers:\n    anthropic:\n      base_url: {url}\n      api_key_env: ATMOS_TEST_KEY\n    openai:\n      base_url: {url}/v1\n      api_key_env: ATMOS_TEST_KEY\n    gemini:\n      api_key_env: ATMOS_TEST_GEMINI_UNSET\n  sessions:\n    enabled: true\n",
+        url = fake.base_url()
+    );
+    let p = TestProject::new(&yaml);
+    ask(&p, &["--session", "sw", "first question"]).ok();
+    // Switch to openai: the whole conversation, both sides, goes to the new model.
+    ask(
+        &p,
+        &["--session", "sw", "--provider", "openai", "second question"],
+    )
+    .ok();
+    let last = fake.requests().pop().unwrap();
+    assert_eq!(last.path, "/v1/chat/completions");
+    assert_eq!(last.body["model"], "gpt-4o", "the new provider's model");
+    let sent = roles_and_text(&last.body["messages"]);
+    assert_eq!(
+        sent[1..],
+        [
+            pair("user", "first question"),
+            pair("assistant", "echo: first question"),
+            pair("user", "second question"),
+        ]
+    );
+    // A switch to a provider without its key fails and leaves the session as it was.
+    let err = ask(&p, &["--session", "sw", "--provider", "gemini", "third"])
+        .fails(1)
+        .to_string();
+    assert!(err.contains("ATMOS_TEST_GEMINI_UNSET"), "{err}");
+    let list = p
+        .run(ATMOS, &["ai", "sessions", "list", "--format", "json"])
+        .json();
+    assert_eq!(
+        (
+            list["sessions"][0]["provider"].as_str(),
+            list["sessions"][0]["model"].as_str()
+        ),
+        (Some("openai"), Some("gpt-4o"))
+    );
+    assert_eq!(
+        stored(&p, "sw").len(),
+        4,
+        "nothing stored for the failed switch"
+    );
+    ask(&p, &["--session", "sw", "still works"]).ok();
+}

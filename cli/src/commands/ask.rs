@@ -109,14 +109,28 @@ fn run_turn(
         skill: turn.skill.clone(),
         metadata: None,
     };
-    if is_new {
-        // A first turn that cannot reach a provider leaves no empty session.
+    if is_new || switch.provider.is_some() || switch.model.is_some() {
+        // A turn that cannot reach its provider changes nothing: no empty
+        // session is created, and an existing one is not switched to it.
         let config = &sessions.project().config;
-        let entry = atmos_ai::catalog::resolve(config, switch.provider.as_deref())?;
-        if we_pick {
+        let current = match is_new {
+            true => None,
+            false => Some(sessions.get(&key)?),
+        };
+        let provider = switch
+            .provider
+            .clone()
+            .or_else(|| current.as_ref().map(|s| s.provider.clone()));
+        let entry = atmos_ai::catalog::resolve(config, provider.as_deref())?;
+        if is_new && we_pick {
             say_picked(&entry.name);
         }
-        let model = switch.model.clone().unwrap_or(entry.model.clone());
+        // A new provider brings its own model unless one is given.
+        let model = match (&switch.model, &switch.provider, &current) {
+            (Some(m), _, _) => m.clone(),
+            (None, None, Some(s)) => s.model.clone(),
+            _ => entry.model.clone(),
+        };
         chat::provider_for(config, &entry.name, &model)?;
     }
     let resumed = sessions.resume(&key, true, switch, Some(0))?;

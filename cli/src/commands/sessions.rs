@@ -56,15 +56,21 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
             "No sessions yet. Start one with `atmos ai chat --session NAME`.\n".to_string()
         }
         ListFormat::Table => {
+            // With a query, where each session matched.
+            let snippets = listed.iter().any(|l| l.snippet.is_some());
+            let mut header = vec![
+                "NAME", "PROVIDER", "MODEL", "SKILL", "CREATED", "UPDATED", "MESSAGES",
+            ];
+            if snippets {
+                header.push("MATCH");
+            }
             let mut text = output::table(
-                &[
-                    "NAME", "PROVIDER", "MODEL", "SKILL", "CREATED", "UPDATED", "MESSAGES",
-                ],
+                &header,
                 listed
                     .iter()
                     .map(|l| {
                         let s = &l.session;
-                        vec![
+                        let mut row = vec![
                             s.name.clone(),
                             s.provider.clone(),
                             s.model.clone(),
@@ -72,7 +78,11 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
                             when(s.created_at),
                             when(s.updated_at),
                             s.message_count.to_string(),
-                        ]
+                        ];
+                        if snippets {
+                            row.push(l.snippet.clone().unwrap_or_else(|| "(name)".into()));
+                        }
+                        row
                     })
                     .collect(),
             );

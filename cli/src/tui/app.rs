@@ -52,6 +52,9 @@ pub struct ProviderInfo {
     pub model: String,
     /// The key variable that is missing, when credentials are.
     pub missing: Option<String>,
+    /// False for a provider that needs no key (Ollama): nothing says its
+    /// server runs, so it is not shown as ready.
+    pub needs_key: bool,
 }
 
 /// A skill the selector offers.

@@ -66,6 +66,7 @@ impl Driver {
         let providers = catalog::entries(config)
             .into_iter()
             .map(|e| ProviderInfo {
+                needs_key: e.needs_key(),
                 missing: e.credentials.err(),
                 name: e.name,
                 model: e.model,
@@ -650,6 +651,9 @@ pub fn explain(e: &Error, config: &atmos_ai::Config) -> String {
         s.push_str("\n\nWhat enables each provider:");
         for p in catalog::entries(config) {
             let what = match &p.credentials {
+                Ok(()) if !p.needs_key() => {
+                    "no key needed (its server must be running)".to_string()
+                }
                 Ok(()) => "ready".to_string(),
                 Err(var) => format!("set {var}"),
             };

@@ -368,7 +368,8 @@ fn a_provider_without_its_key_explains_what_would_enable_each() {
     // Ctrl+P: the switcher lists providers and which have credentials.
     h.ctrl('p');
     h.shows("Provider and model");
-    h.shows("✓ ready");
+    // ollama needs no key, but nothing says its server runs: not "ready".
+    h.shows("no key needed");
     h.shows(&format!("needs {MISSING}"));
     // ollama is first (configured), anthropic second.
     h.press(KeyCode::Down);
@@ -381,7 +382,7 @@ fn a_provider_without_its_key_explains_what_would_enable_each() {
     h.shows("provider 'anthropic' is not configured");
     h.shows("What enables each provider:");
     h.shows(&format!("anthropic    set {MISSING}"));
-    h.shows("ollama       ready");
+    h.shows("ollama       no key needed");
     // Nothing was kept, and the message is given back.
     assert_eq!(h.app.input.text, "hi");
     assert!(h.app.session.is_none());
@@ -394,7 +395,7 @@ fn the_create_form_offers_providers_and_shows_clashes_inline() {
     h.ctrl('n');
     h.shows("New session");
     h.shows("(empty: an anonymous name)");
-    h.shows("✓ ready");
+    h.shows("no key needed");
     h.shows(&format!("needs {MISSING}"));
     h.typ("vpc-design");
     h.press(KeyCode::Tab);

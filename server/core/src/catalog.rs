@@ -18,6 +18,14 @@ pub struct ProviderEntry {
     pub credentials: std::result::Result<(), String>,
 }
 
+impl ProviderEntry {
+    /// False for a provider that needs no key (a local Ollama): "credentials
+    /// present" then says nothing about whether its server answers.
+    pub fn needs_key(&self) -> bool {
+        self.kind != ProviderKind::Ollama
+    }
+}
+
 /// The provider used when nobody names one and `default_provider` is unset,
 /// and no provider has credentials.
 pub const FALLBACK_PROVIDER: ProviderKind = ProviderKind::Anthropic;

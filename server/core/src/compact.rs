@@ -289,13 +289,16 @@ impl Sessions {
         let (summaries, oldest) = self.store().oldest_active(&session.id, reads as u32)?;
         let roles: Vec<Role> = oldest.iter().map(|m| m.role).collect();
         let tokens = match ac.max_history_tokens {
-            // What would be sent: the summaries and the newest window.
+            // The verbatim part of what would be sent (the newest window):
+            // the summary is left out, since compacting cannot shrink it and
+            // counting it would compact on every turn once it is large.
             Some(_) => {
                 let limit =
                     (config.max_history_messages > 0).then_some(config.max_history_messages);
                 self.store()
                     .active_window(&session.id, limit)?
                     .iter()
+                    .filter(|m| !m.is_summary)
                     .map(|m| estimate_tokens(&m.content))
                     .sum()
             }

@@ -325,11 +325,26 @@ pub fn parse(text: &str) -> Result<(Config, Vec<String>)> {
             Error::ConfigInvalid {
                 key,
                 value,
-                rule: e.inner().to_string(),
+                rule: plain_rule(&e.inner().to_string()),
             }
         })?
     };
     Ok((validate(raw)?, unknown))
+}
+
+/// serde's message without our internal type names ("expected struct
+/// RawSessions" → "expected a mapping of settings").
+fn plain_rule(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("struct Raw") {
+        out.push_str(&rest[..at]);
+        out.push_str("a mapping of settings");
+        let after = &rest[at + "struct Raw".len()..];
+        rest = after.trim_start_matches(|c: char| c.is_ascii_alphanumeric());
+    }
+    out.push_str(rest);
+    out
 }
 
 fn lookup<'a>(v: &'a serde_yaml_ng::Value, path: &str) -> Option<&'a serde_yaml_ng::Value> {
@@ -678,6 +693,7 @@ mod tests {
                 "(missing)",
             ),
             ("ai:\n  timeout_seconds: 0\n", "ai.timeout_seconds", "0"),
+            ("ai:\n  sessions: [1]\n", "ai.sessions", "- 1"),
             (
                 "ai:\n  sessions:\n    path: ''\n",
                 "ai.sessions.path",
@@ -688,7 +704,7 @@ mod tests {
             let (k, v, rule) = err(yaml);
             assert_eq!(k, key, "{yaml}");
             assert_eq!(v, value, "{yaml}");
-            assert!(!rule.is_empty());
+            assert!(!rule.is_empty() && !rule.contains("Raw"), "{rule}");
         }
     }
 

@@ -6,7 +6,10 @@
 //! beside it: message ids, `archived` and `interrupted` flags, usage, context
 //! references, and the summaries (in their own `summaries` list, so that
 //! `statistics.message_count` still equals the length of `messages`).
-//! JSON and YAML are lossless; Markdown is for reading.
+//! JSON and YAML are lossless but for one field on purpose: an import counts
+//! as activity, so the session's `updated_at` becomes the time of the import
+//! (an old file would otherwise be cleaned or evicted at once). Markdown is
+//! for reading.
 
 use crate::error::{Error, Result};
 use crate::sessions::{Sessions, check_name};

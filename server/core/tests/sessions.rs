@@ -234,3 +234,44 @@ fn messages_pages_and_status_counts() {
         (1008, Some("1.5d"))
     );
 }
+
+#[test]
+fn the_token_trigger_compacts_only_when_the_verbatim_part_is_over_budget() {
+    use atmos_ai::compact::{self, SummaryText};
+    let (_d, mut s) = open(|c| {
+        c.sessions.auto_compact.enabled = true;
+        c.sessions.auto_compact.max_history_tokens = Some(60);
+        c.sessions.auto_compact.preserve_recent = 2;
+        c.sessions.auto_compact.use_ai_summary = false;
+    });
+    let (session, _) = s
+        .create(CreateOptions {
+            name: Some("tok".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut compacted_at = Vec::new();
+    for turn in 1..=8 {
+        for role in [Role::User, Role::Assistant] {
+            // 40 bytes: 10 estimated tokens.
+            let text = format!("{:<40}", format!("turn {turn} {role:?}"));
+            s.store_mut()
+                .append_message(&session.id, &NewMessage::new(role, text))
+                .unwrap();
+        }
+        if let Some(p) = s.begin_compaction(&key("tok"), false).unwrap() {
+            let summary = SummaryText {
+                content: compact::plain_summary(&p.previous_summaries, &p.messages),
+                used_ai: false,
+                fallback_reason: None,
+            };
+            s.finish_compaction(p, summary).unwrap();
+            compacted_at.push(turn);
+        }
+    }
+    // Over 60 tokens at 8 verbatim messages (80): turns 4, 6 and 8, not every
+    // turn once a summary exists.
+    assert_eq!(compacted_at, [4, 6, 8]);
+    let after = s.get(&key("tok")).unwrap();
+    assert_eq!((after.message_count, after.summary_count), (16, 3));
+}

@@ -184,6 +184,7 @@ fn provider_lines(
         .map(|(i, p)| {
             let sel = i == selected;
             let state = match &p.missing {
+                None if !p.needs_key => Span::styled("no key needed", DIM),
                 None => Span::styled("✓ ready", Style::new().fg(Color::Green)),
                 Some(var) => Span::styled(format!("needs {var}"), DIM),
             };
