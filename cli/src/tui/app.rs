@@ -380,6 +380,8 @@ pub struct App {
     pub spinner: usize,
     pub overlay: Overlay,
     pub help: bool,
+    /// Lines the help overlay is scrolled down by.
+    pub help_scroll: u16,
     pub size: (u16, u16),
     /// Quit once the running reply has been stored.
     pub quitting: bool,
@@ -409,6 +411,7 @@ impl App {
             spinner: 0,
             overlay: Overlay::None,
             help: false,
+            help_scroll: 0,
             size: (80, 24),
             quitting: false,
         }
@@ -419,6 +422,11 @@ impl App {
         if self.help {
             return Mode::Help;
         }
+        self.mode_beneath_help()
+    }
+
+    /// The screen under the help overlay (the current one when it is shut).
+    pub fn mode_beneath_help(&self) -> Mode {
         match &self.overlay {
             Overlay::None => Mode::Chat,
             Overlay::Picker(p) if p.renaming.is_some() => Mode::Renaming,
@@ -671,9 +679,21 @@ impl App {
         let mode = self.mode();
         let action = keys::lookup(mode, &k);
         if self.help {
-            if action == Some(Action::Back) {
-                self.help = false;
+            let page = self.size.1.saturating_sub(6).max(1);
+            match action {
+                Some(Action::Back) => {
+                    self.help = false;
+                    self.help_scroll = 0;
+                }
+                Some(Action::Up) => self.help_scroll = self.help_scroll.saturating_sub(1),
+                Some(Action::Down) => self.help_scroll = self.help_scroll.saturating_add(1),
+                Some(Action::PageUp) => self.help_scroll = self.help_scroll.saturating_sub(page),
+                Some(Action::PageDown) => self.help_scroll = self.help_scroll.saturating_add(page),
+                _ => {}
             }
+            self.help_scroll = self
+                .help_scroll
+                .min(crate::tui::widgets::help::max_scroll(self));
             return vec![];
         }
         match mode {

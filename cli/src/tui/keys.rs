@@ -433,11 +433,33 @@ const PROVIDERS: &[Binding] = &[
     },
 ];
 
-const HELP: &[Binding] = &[Binding {
-    keys: &[ESC, Key::ch('q'), Key::ch('?'), F1],
-    action: Action::Back,
-    help: "close the help",
-}];
+const HELP: &[Binding] = &[
+    Binding {
+        keys: &[UP, Key::ch('k')],
+        action: Action::Up,
+        help: "scroll the help up",
+    },
+    Binding {
+        keys: &[DOWN, Key::ch('j')],
+        action: Action::Down,
+        help: "scroll the help down",
+    },
+    Binding {
+        keys: &[Key::plain(PageUp)],
+        action: Action::PageUp,
+        help: "a page up",
+    },
+    Binding {
+        keys: &[Key::plain(PageDown)],
+        action: Action::PageDown,
+        help: "a page down",
+    },
+    Binding {
+        keys: &[ESC, Key::ch('q'), Key::ch('?'), F1],
+        action: Action::Back,
+        help: "close the help",
+    },
+];
 
 /// The bindings of a screen.
 pub fn bindings(mode: Mode) -> &'static [Binding] {

@@ -318,6 +318,48 @@ fn newline_keys_history_and_help() {
 }
 
 #[test]
+fn the_help_scrolls_to_every_screens_keys_at_80_by_24() {
+    let mut h = Harness::new("");
+    h.terminal.backend_mut().resize(80, 24);
+    h.send(Event::Resize(80, 24));
+    h.press(KeyCode::F(1));
+    h.shows("Keys");
+    h.shows("send the message");
+    h.shows("↓ more");
+    // Scrolling down brings every other screen's keys into view, one by one.
+    let wanted = [
+        "cycle the provider filter",
+        "keep the new name",
+        "delete it",
+        "create the session and switch to it",
+        "use it (saved to the session)",
+        "Provider and model (Ctrl+P)",
+    ];
+    for text in wanted {
+        let mut seen = false;
+        for _ in 0..80 {
+            if h.screen().contains(text) {
+                seen = true;
+                break;
+            }
+            h.press(KeyCode::Down);
+        }
+        assert!(seen, "{text:?} never scrolled into view");
+    }
+    // At the end the hint goes away; PgUp goes back up.
+    for _ in 0..10 {
+        h.press(KeyCode::PageDown);
+    }
+    h.hides("↓ more");
+    for _ in 0..10 {
+        h.press(KeyCode::PageUp);
+    }
+    h.shows("send the message");
+    h.press(KeyCode::Esc);
+    h.hides("Keys");
+}
+
+#[test]
 fn esc_cancels_a_reply_and_keeps_the_part_that_arrived() {
     let fake = FakeProvider::start_with_delay(Duration::from_millis(150));
     let project = TestProject::new(&config(&fake, ""));
