@@ -107,6 +107,17 @@ fn two_hundred_turns_stay_bounded_and_lose_nothing() {
         let messages = r.body["messages"].as_array().unwrap();
         assert!(messages.len() <= 50, "turn {turn} sent {}", messages.len());
         assert_eq!(messages.last().unwrap()["content"], format!("q{turn}"));
+        if triggers.contains(&turn) {
+            // The turn that crosses the threshold still sends everything
+            // active: 36 messages and the new one; the compaction comes after.
+            assert_eq!(messages.len(), 37, "turn {turn}");
+            assert!(
+                !r.body["system"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("SUMMARY#{turn}:"))
+            );
+        }
         if let Some(k) = triggers.iter().position(|&t| t + 1 == turn) {
             // The turn after a compaction: the summary leads, 18 messages + the new one follow.
             let system = r.body["system"].as_str().unwrap();

@@ -90,6 +90,20 @@ impl Drop for Tmux {
     }
 }
 
+/// Whether tmux is there. Under CI (where scripts/test.sh installs it) a
+/// missing tmux fails the test instead of skipping it.
+fn tmux_available() -> bool {
+    if tmux_installed() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "tmux is not installed, and CI must run this test (scripts/test.sh installs it)"
+    );
+    eprintln!("SKIPPED: tmux is not installed (scripts/test.sh installs it)");
+    false
+}
+
 fn tmux_installed() -> bool {
     Command::new("tmux")
         .arg("-V")
@@ -130,8 +144,7 @@ fn project_for(fake: &FakeProvider) -> TestProject {
 
 #[test]
 fn sigterm_restores_the_terminal() {
-    if !tmux_installed() {
-        eprintln!("SKIPPED: tmux is not installed (scripts/test.sh installs it)");
+    if !tmux_available() {
         return;
     }
     let fake = FakeProvider::start();
@@ -164,8 +177,7 @@ fn sigterm_restores_the_terminal() {
 
 #[test]
 fn chat_in_tmux_streams_renames_switches_and_restores_the_terminal() {
-    if !tmux_installed() {
-        eprintln!("SKIPPED: tmux is not installed (scripts/test.sh installs it)");
+    if !tmux_available() {
         return;
     }
     let fake = FakeProvider::start_with_delay(Duration::from_millis(20));
