@@ -152,21 +152,6 @@ fn script(root: &str) -> Vec<(&'static str, &'static str, Value)> {
     ]
 }
 
-/// Moves a session's last activity `days` into the past (for `clean`).
-fn age(p: &TestProject, name: &str, days: i64) {
-    let conn = rusqlite::Connection::open(p.db_path()).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let sql = "UPDATE sessions SET updated_at = ?1 WHERE name = ?2";
-    assert_eq!(
-        conn.execute(sql, rusqlite::params![now - days * 86_400_000, name])
-            .unwrap(),
-        1
-    );
-}
-
 /// Replaces what changes from run to run with fixed stand-ins.
 struct Normalizer {
     root: String,
@@ -274,7 +259,7 @@ fn capture() -> BTreeMap<&'static str, String> {
     let mut examples = BTreeMap::new();
     for (name, method, params) in script(&file_uri(&root)) {
         match name {
-            "session-clean" => age(&p, "vpc-history", 60),
+            "session-clean" => p.age_session("vpc-history", 60),
             "chat" => fake.push_reply(Reply::new(
                 &["Use ", "10.40.0.0/16", " for prod, as decided."],
                 1250,

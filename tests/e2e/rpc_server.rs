@@ -39,21 +39,6 @@ fn code_data(e: &Value) -> (i64, Value) {
     )
 }
 
-/// Moves a session's last activity `days` into the past.
-fn age(p: &TestProject, name: &str, days: i64) {
-    let conn = rusqlite::Connection::open(p.db_path()).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let sql = "UPDATE sessions SET updated_at = ?1 WHERE name = ?2";
-    assert_eq!(
-        conn.execute(sql, rusqlite::params![now - days * 86_400_000, name])
-            .unwrap(),
-        1
-    );
-}
-
 fn changed(reason: &str, session: &Value) -> Value {
     json!({"jsonrpc": "2.0", "method": "atmos/sessions/changed",
            "params": {"reason": reason, "sessionId": session["id"], "name": session["name"]}})
@@ -354,7 +339,7 @@ fn every_session_method_and_its_notification() {
         json!({"deleted": true})
     );
     assert_eq!(s.take_notifications(), vec![changed("deleted", &anon)]);
-    age(&p, "eks yaml", 40);
+    p.age_session("eks yaml", 40);
     let dry = s.call(
         "atmos/session/clean",
         json!({"olderThan": "30d", "dryRun": true}),

@@ -22,24 +22,6 @@ fn names(p: &TestProject) -> Vec<String> {
         .collect()
 }
 
-/// Moves a session's last activity `days` into the past.
-fn age(p: &TestProject, name: &str, days: i64) {
-    let conn = rusqlite::Connection::open(p.db_path()).unwrap();
-    let ms = chrono_like_now_ms() - days * 86_400_000 - 1000;
-    conn.execute(
-        "UPDATE sessions SET updated_at = ?1 WHERE name = ?2",
-        rusqlite::params![ms, name],
-    )
-    .unwrap();
-}
-
-fn chrono_like_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 #[test]
 fn disabled_sessions_say_how_to_enable_them() {
     for p in [
@@ -188,7 +170,7 @@ fn creating_past_max_sessions_evicts_and_says_so() {
     let p = TestProject::new("ai:\n  sessions:\n    enabled: true\n    max_sessions: 2\n");
     p.run(ATMOS, &["ai", "sessions", "create", "one"]).ok();
     p.run(ATMOS, &["ai", "sessions", "create", "two"]).ok();
-    age(&p, "one", 1);
+    p.age_session("one", 1);
     let out = p
         .run(
             ATMOS,
@@ -205,7 +187,7 @@ fn clean_takes_every_unit_and_refuses_bad_durations() {
     for (name, days) in [("d40", 40), ("d10", 10), ("d2", 2), ("h0", 0)] {
         p.run(ATMOS, &["ai", "sessions", "create", name]).ok();
         if days > 0 {
-            age(&p, name, days);
+            p.age_session(name, days);
         }
     }
     for bad in ["30", "5s", "1y", "-1d", "1.5d", "d", ""] {

@@ -57,6 +57,24 @@ impl TestProject {
         self.root().join(".atmos/sessions/sessions.db")
     }
 
+    /// Moves a session's last activity `days` (and a second) into the past,
+    /// as if it had been idle that long.
+    #[track_caller]
+    pub fn age_session(&self, name: &str, days: i64) {
+        let conn = rusqlite::Connection::open(self.db_path()).expect("open the database");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("a clock after 1970")
+            .as_millis() as i64;
+        let changed = conn
+            .execute(
+                "UPDATE sessions SET updated_at = ?1 WHERE name = ?2",
+                rusqlite::params![now - days * 86_400_000 - 1000, name],
+            )
+            .expect("update the session");
+        assert_eq!(changed, 1, "no session named {name:?}");
+    }
+
     /// `bin` run in the project with a scrubbed environment and no stdin.
     pub fn command(&self, bin: &str) -> Command {
         let mut cmd = Command::new(bin);
