@@ -326,6 +326,7 @@ fn the_help_scrolls_to_every_screens_keys_at_80_by_24() {
     h.shows("Keys");
     h.shows("send the message");
     h.shows("↓ more");
+    h.shows("F1 help");
     // Scrolling down brings every other screen's keys into view, one by one.
     let wanted = [
         "cycle the provider filter",

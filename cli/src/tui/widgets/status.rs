@@ -10,13 +10,34 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
+    let width = area.width as usize;
+    // The full form when it fits, else shorter labels (80 columns and less).
+    let mut spans = parts(app, false);
+    if spans.iter().map(Span::width).sum::<usize>() > width {
+        spans = parts(app, true);
+    }
+    let used: usize = spans.iter().map(Span::width).sum();
+    let hint = "F1 help ";
+    if used + hint.len() < width {
+        spans.push(Span::raw(" ".repeat(width - used - hint.len())));
+        spans.push(Span::styled(hint, Style::new().fg(Color::DarkGray)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn parts(app: &App, short: bool) -> Vec<Span<'static>> {
     let name = match (&app.session, app.sessions_enabled) {
         (Some(s), _) => s.name.clone(),
         (None, true) => "new session".to_string(),
         (None, false) => "not kept".to_string(),
     };
     let dim = Style::new().fg(Color::Gray);
-    let mut spans = vec![
+    let (skill, msgs, tokens) = if short {
+        (" · ", "", "tok")
+    } else {
+        (" · skill ", " msgs", "tokens")
+    };
+    vec![
         Span::styled(
             format!(" {name} "),
             Style::new()
@@ -27,18 +48,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Span::raw(" "),
         super::badge(&app.provider),
         Span::styled(format!(" {}", app.model), Style::new().fg(Color::White)),
-        Span::styled(" · skill ", dim),
+        Span::styled(skill, dim),
         Span::styled(app.skill.clone(), Style::new().fg(Color::White)),
-        Span::styled(format!(" · {} msgs", app.message_count()), dim),
-        Span::styled(format!(" · ~{} tokens", thousands(app.tokens)), dim),
-    ];
-    let used: usize = spans.iter().map(Span::width).sum();
-    let hint = "F1 help ";
-    if used + hint.len() < area.width as usize {
-        spans.push(Span::raw(
-            " ".repeat(area.width as usize - used - hint.len()),
-        ));
-        spans.push(Span::styled(hint, Style::new().fg(Color::DarkGray)));
-    }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        Span::styled(format!(" · {}{msgs}", app.message_count()), dim),
+        Span::styled(format!(" · ~{} {tokens}", thousands(app.tokens)), dim),
+    ]
 }
