@@ -301,7 +301,25 @@ impl Sessions {
     }
 
     /// Sessions, most recently updated first, and how many match in all.
+    /// A `provider` filter must name a provider this project knows, or one
+    /// that some session uses (an imported one, say); anything else is an
+    /// invalid `provider` parameter rather than an empty list.
     pub fn list(&self, filter: &ListFilter) -> Result<(Vec<Listed>, u64)> {
+        if let Some(p) = filter.provider.as_deref()
+            && catalog::resolve(&self.project.config, Some(p)).is_err()
+        {
+            let probe = ListFilter {
+                provider: Some(p.to_string()),
+                limit: Some(1),
+                ..ListFilter::default()
+            };
+            if self.store.list(&probe)?.1 == 0 {
+                return Err(Error::invalid_param(
+                    "provider",
+                    format!("no provider or session uses the provider '{p}'"),
+                ));
+            }
+        }
         Ok(self.store.list(filter)?)
     }
 

@@ -275,3 +275,26 @@ fn the_token_trigger_compacts_only_when_the_verbatim_part_is_over_budget() {
     let after = s.get(&key("tok")).unwrap();
     assert_eq!((after.message_count, after.summary_count), (16, 3));
 }
+
+#[test]
+fn listing_by_an_unknown_provider_names_the_field() {
+    let (_d, s) = open(|_| {});
+    let e = s
+        .list(&atmos_ai::ListFilter {
+            provider: Some("nosuch".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.data()["field"].as_str()),
+        (-32602, Some("provider"))
+    );
+    // A known provider with no sessions is an empty list, not an error.
+    let (found, total) = s
+        .list(&atmos_ai::ListFilter {
+            provider: Some("openai".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(found.is_empty() && total == 0);
+}
