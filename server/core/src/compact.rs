@@ -645,24 +645,13 @@ mod tests {
 
     #[test]
     fn plain_summary_is_bounded() {
-        let msg = |i: i64, text: String| Message {
-            id: i,
-            session_id: "s".into(),
-            role: if i % 2 == 0 {
+        let msg = |i: i64, text: String| {
+            let role = if i % 2 == 0 {
                 Role::User
             } else {
                 Role::Assistant
-            },
-            content: text,
-            created_at: chrono::Utc::now(),
-            archived: false,
-            interrupted: false,
-            is_summary: false,
-            summary_range: None,
-            usage: None,
-            tokens_before: None,
-            tokens_after: None,
-            context: Vec::new(),
+            };
+            crate::history::tests::msg(i, role, &text)
         };
         let many: Vec<Message> = (0..200)
             .map(|i| msg(i, format!("CIDR 10.{i}.0.0/16 {}", "x".repeat(1000))))

@@ -88,11 +88,12 @@ pub fn estimate_request(system: &str, messages: &[ChatMessage]) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use atmos_store::Role;
 
-    fn msg(id: i64, role: Role, text: &str) -> Message {
+    /// A plain unarchived message, for the unit tests of this crate.
+    pub(crate) fn msg(id: i64, role: Role, text: &str) -> Message {
         Message {
             id,
             session_id: "s".into(),

@@ -1,9 +1,11 @@
 //! Turn leases: one chat turn at a time per session, across processes.
 //!
 //! A turn takes a lease row before it calls the provider and drops it when
-//! it ends. The lease carries an expiry that the running turn renews; a
-//! process that died leaves a lease that expires on its own, so a crash never
-//! locks a session for good.
+//! it ends (or hands it to the compaction it triggered). The lease carries an
+//! expiry; a process that died leaves a lease that expires on its own (and,
+//! on Linux, is taken over at once, see `acquire_lease_with`), so a crash
+//! never locks a session for good. Running turns do not renew their lease
+//! yet: one longer than its expiry (15 minutes in the core) loses it.
 
 use crate::error::{Result, StoreError};
 use crate::{Store, now_millis};
