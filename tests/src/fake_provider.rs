@@ -14,6 +14,18 @@
 //! as `echo: <text>` in a few deltas. One-shot [`Fault`]s are consumed before replies.
 //! Signatures and keys are not checked, only recorded. The instant each streamed delta was
 //! written is recorded too ([`FakeProvider::delta_instants`], for latency benchmarks).
+//!
+//! Tests in other languages (the editor clients') drive the `fake-provider` binary over
+//! HTTP on the same port, under `/__fake/` (never recorded as requests):
+//!
+//! - `GET /__fake/requests`: every recorded request so far, as a JSON array of
+//!   `{ method, path, body }`;
+//! - `POST /__fake/reply` with `{ deltas: [..], delayMs?, inputTokens?, outputTokens? }`: queues
+//!   a scripted reply; `delayMs` waits that long before each of its deltas (a slow reply to
+//!   cancel);
+//! - `POST /__fake/fault` with `{ status: 401 | 429 | 500, retryAfterSecs? }`: queues a
+//!   one-shot fault (a 429 or 500 is retried by the client, so queue three to make a turn fail);
+//! - `POST /__fake/reset`: forgets the recorded requests, queued replies and faults.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -87,6 +99,8 @@ pub struct Reply {
     pub input_tokens: Option<u64>,
     /// Reply tokens to report.
     pub output_tokens: Option<u64>,
+    /// A wait before each delta of this reply, overriding the server's own delay.
+    pub delay: Option<Duration>,
 }
 
 impl Reply {
@@ -96,6 +110,7 @@ impl Reply {
             deltas: deltas.iter().map(|s| s.to_string()).collect(),
             input_tokens: Some(input_tokens),
             output_tokens: Some(output_tokens),
+            delay: None,
         }
     }
 
@@ -105,7 +120,14 @@ impl Reply {
             deltas: deltas.iter().map(|s| s.to_string()).collect(),
             input_tokens: None,
             output_tokens: None,
+            delay: None,
         }
+    }
+
+    /// The same reply, waiting `delay` before each delta.
+    pub fn with_delay(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
     }
 
     /// The whole text.
@@ -281,6 +303,9 @@ fn read_request(conn: &TcpStream) -> std::io::Result<RecordedRequest> {
 
 fn serve(mut conn: TcpStream, state: &Mutex<State>, delay: Duration) -> std::io::Result<()> {
     let req = read_request(&conn)?;
+    if req.path.starts_with("/__fake/") {
+        return control(&mut conn, state, &req);
+    }
     // Ollama's liveness probe: answered without consuming faults or replies.
     if req.method == "GET" && req.path == "/api/tags" {
         state.lock().unwrap().requests.push(req);
@@ -395,6 +420,7 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, delay: Duration) -> std::io:
             if bad == Some(deltas_sent) {
                 w.chunk(&invalid_chunk(format))?;
             }
+            let delay = reply.delay.unwrap_or(delay);
             if !delay.is_zero() {
                 std::thread::sleep(delay);
             }
@@ -419,6 +445,83 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, delay: Duration) -> std::io:
     Ok(())
 }
 
+/// The control endpoints under `/__fake/` (see the module doc).
+fn control(
+    conn: &mut TcpStream,
+    state: &Mutex<State>,
+    req: &RecordedRequest,
+) -> std::io::Result<()> {
+    let json_ok = |conn: &mut TcpStream, v: Value| {
+        respond(
+            conn,
+            200,
+            &[("content-type", "application/json")],
+            v.to_string().as_bytes(),
+        )
+    };
+    let bad = |conn: &mut TcpStream, why: &str| {
+        respond(
+            conn,
+            400,
+            &[("content-type", "application/json")],
+            json!({"error": why}).to_string().as_bytes(),
+        )
+    };
+    let b = &req.body;
+    match (req.method.as_str(), req.path.as_str()) {
+        ("GET", "/__fake/requests") => {
+            let list: Vec<Value> = state
+                .lock()
+                .unwrap()
+                .requests
+                .iter()
+                .map(|r| json!({"method": r.method, "path": r.path, "body": r.body}))
+                .collect();
+            json_ok(conn, Value::Array(list))
+        }
+        ("POST", "/__fake/reply") => {
+            let Some(deltas) = b.get("deltas").and_then(Value::as_array) else {
+                return bad(conn, "give `deltas`: an array of strings");
+            };
+            let reply = Reply {
+                deltas: deltas
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+                input_tokens: b.get("inputTokens").and_then(Value::as_u64),
+                output_tokens: b.get("outputTokens").and_then(Value::as_u64),
+                delay: b
+                    .get("delayMs")
+                    .and_then(Value::as_u64)
+                    .map(Duration::from_millis),
+            };
+            state.lock().unwrap().replies.push_back(reply);
+            json_ok(conn, json!({"queued": "reply"}))
+        }
+        ("POST", "/__fake/fault") => {
+            let fault = match b.get("status").and_then(Value::as_u64) {
+                Some(401) => Fault::Status401,
+                Some(500) => Fault::Status500,
+                Some(429) => Fault::Status429 {
+                    retry_after_secs: b.get("retryAfterSecs").and_then(Value::as_u64).unwrap_or(0),
+                },
+                _ => return bad(conn, "give `status`: 401, 429 or 500"),
+            };
+            state.lock().unwrap().faults.push_back(fault);
+            json_ok(conn, json!({"queued": "fault"}))
+        }
+        ("POST", "/__fake/reset") => {
+            let mut s = state.lock().unwrap();
+            s.requests.clear();
+            s.replies.clear();
+            s.faults.clear();
+            json_ok(conn, json!({"reset": true}))
+        }
+        _ => respond(conn, 404, &[], br#"{"error":"no such control endpoint"}"#),
+    }
+}
+
 struct Chunked<'a>(&'a mut TcpStream);
 
 impl Chunked<'_> {
@@ -441,6 +544,7 @@ fn respond(
 ) -> std::io::Result<()> {
     let reason = match status {
         200 => "OK",
+        400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
         429 => "Too Many Requests",
@@ -548,6 +652,7 @@ fn echo_reply(_format: Format, body: &Value) -> Reply {
         deltas,
         input_tokens: Some(body.to_string().len() as u64 / 4),
         output_tokens: Some(output),
+        delay: None,
     }
 }
 
@@ -855,5 +960,56 @@ mod tests {
             crc32fast::hash(&f[..f.len() - 4]),
             u32::from_be_bytes(f[f.len() - 4..].try_into().unwrap())
         );
+    }
+
+    /// One HTTP/1.1 request to the fake; the status and the body of its answer.
+    fn http(fake: &FakeProvider, method: &str, path: &str, body: &str) -> (u16, String) {
+        let mut c = TcpStream::connect(("127.0.0.1", fake.port)).unwrap();
+        write!(
+            c,
+            "{method} {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        let status = out[9..12].parse().unwrap();
+        let body = out
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap();
+        (status, body)
+    }
+
+    #[test]
+    fn control_endpoints_script_the_fake_over_http() {
+        let fake = FakeProvider::start();
+        let chat = r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
+        let (s, _) = http(
+            &fake,
+            "POST",
+            "/__fake/reply",
+            r#"{"deltas":["a","b"],"delayMs":1}"#,
+        );
+        assert_eq!(s, 200);
+        let (_, answer) = http(&fake, "POST", "/v1/chat/completions", chat);
+        assert!(answer.contains(r#""content":"ab""#), "{answer}");
+        let (s, _) = http(&fake, "POST", "/__fake/fault", r#"{"status":401}"#);
+        assert_eq!(s, 200);
+        let (s, _) = http(&fake, "POST", "/v1/chat/completions", chat);
+        assert_eq!(s, 401);
+        let (s, _) = http(&fake, "POST", "/__fake/fault", r#"{"status":418}"#);
+        assert_eq!(s, 400);
+        let (_, log) = http(&fake, "GET", "/__fake/requests", "");
+        let log: Value = serde_json::from_str(&log).unwrap();
+        assert_eq!(
+            log.as_array().unwrap().len(),
+            2,
+            "control calls are not recorded"
+        );
+        assert_eq!(log[0]["body"]["messages"][0]["content"], "hi");
+        http(&fake, "POST", "/__fake/reset", "");
+        let (_, log) = http(&fake, "GET", "/__fake/requests", "");
+        assert_eq!(log, "[]");
     }
 }

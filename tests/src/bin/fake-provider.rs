@@ -1,6 +1,8 @@
 //! `fake-provider`: runs the tests' fake AI provider until killed. Prints its base URL
 //! (`http://127.0.0.1:PORT`) as the first line of stdout. `FAKE_DELAY_MS` sets a delay before
-//! each streamed delta (for TUI tests and benchmarks).
+//! each streamed delta (for TUI tests and benchmarks). Tests written in other languages (the
+//! editor clients') script it over HTTP under `/__fake/` on the same port: see the module doc of
+//! `atmos_tests::fake_provider`.
 
 use std::io::Write;
 use std::time::Duration;

@@ -1,0 +1,794 @@
+--- The chat split: a transcript buffer (`atmos://chat/<name>`, markdown) over a small input
+--- buffer. Replies stream into the transcript from `atmos/chat/delta`; the winbar shows the
+--- session, provider, model, skill and a token estimate.
+local client = require("atmos.client")
+local config = require("atmos.config")
+local util = require("atmos.util")
+
+local M = {}
+
+local codes = client.errors
+
+---@class atmos.Chat
+---@field root string
+---@field session table            the server's Session
+---@field messages table[]         the whole transcript, oldest first (summaries included)
+---@field buf integer              transcript buffer
+---@field input integer            input buffer
+---@field folds table<integer, boolean|integer>  summary blocks: first line → last line
+---@field request? table           the running `atmos/chat` request
+---@field token? string            its token, to tell its deltas apart
+---@field reply_header? integer    0-based line of the streaming reply's heading
+---@field reply_text string        what has streamed so far
+---@field status? string           shown in the winbar (replying…, compacting…)
+---@field deleted? boolean
+
+---@type atmos.Chat[]
+local chats = {}
+---@type atmos.Chat?
+M.current = nil
+local next_token = 0
+
+--- The chat of a session, by root and session id.
+---@return atmos.Chat?
+local function find(root, id)
+  for _, c in ipairs(chats) do
+    if c.root == root and c.session.id == id then
+      return c
+    end
+  end
+end
+
+---@param c atmos.Chat
+local function alive(c)
+  return vim.api.nvim_buf_is_valid(c.buf) and vim.api.nvim_buf_is_valid(c.input)
+end
+
+-- Folds: a summary and the messages it replaced form one closed fold.
+
+--- Fold level of a line of a transcript buffer (the `foldexpr`).
+---@param lnum integer
+---@return string|integer
+function M.foldexpr(lnum)
+  local buf = vim.api.nvim_get_current_buf()
+  for _, c in ipairs(chats) do
+    if c.buf == buf then
+      for first, last in pairs(c.folds) do
+        if lnum == first then
+          return ">1"
+        elseif lnum > first and lnum <= last then
+          return 1
+        end
+      end
+      return 0
+    end
+  end
+  return 0
+end
+
+--- The text a closed summary fold shows.
+function M.foldtext()
+  local line = vim.fn.getline(vim.v.foldstart)
+  local n = vim.v.foldend - vim.v.foldstart
+  return ("%s  (%d lines folded: zo opens)"):format(line, n)
+end
+
+-- Rendering.
+
+---@param text string
+---@return string[]
+local function split(text)
+  return vim.split(text, "\n", { plain = true })
+end
+
+local function heading(msg, level)
+  local who = msg.role == "user" and "You" or "Assistant"
+  local parts = { ("%s %s · %s"):format(level, who, util.short_time(msg.createdAt)) }
+  if msg.archived then
+    table.insert(parts, "archived")
+  end
+  if msg.interrupted then
+    table.insert(parts, "interrupted")
+  end
+  return table.concat(parts, " · ")
+end
+
+--- Message ids are opaque strings, numeric in practice: compare as numbers when they are.
+local function id_key(id)
+  return tonumber(id) or id
+end
+
+--- Whether a summary's range covers a message id.
+local function covers(summary, id)
+  local r = summary.summaryRange
+  if type(r) ~= "table" then
+    return false
+  end
+  local a, b, x = id_key(r.from), id_key(r.to), id_key(id)
+  if type(a) ~= type(x) or type(b) ~= type(x) then
+    return false
+  end
+  return a <= x and x <= b
+end
+
+--- The lines of the whole transcript, and the summary folds (1-based first → last line).
+--- A summary is drawn where the messages it replaced were, as a fold holding them.
+---@param messages table[]  oldest first, summaries included
+---@return string[] lines
+---@return table<integer, integer> folds
+function M.render(messages)
+  local lines, folds = {}, {}
+  local summaries = {}
+  for _, m in ipairs(messages) do
+    if m.isSummary then
+      table.insert(summaries, m)
+    end
+  end
+  --- The newest summary that replaced an archived message.
+  local function owner(m)
+    for i = #summaries, 1, -1 do
+      if summaries[i] ~= m and covers(summaries[i], m.id) then
+        return summaries[i]
+      end
+    end
+  end
+  local function add(list)
+    vim.list_extend(lines, list)
+  end
+  local function message(msg, level)
+    if msg.isSummary then
+      add({ level .. " Summary · " .. util.short_time(msg.createdAt) .. " · archived", "" })
+    else
+      add({ heading(msg, level), "" })
+    end
+    add(split(msg.content))
+    add({ "" })
+  end
+  local emitted = {}
+  local function summary_block(s)
+    emitted[s] = true
+    local replaced = {}
+    for _, m in ipairs(messages) do
+      if m.archived and owner(m) == s then
+        table.insert(replaced, m)
+      end
+    end
+    local first = #lines + 1
+    local range = s.summaryRange or {}
+    add({
+      ("## Summary of messages %s–%s · %s"):format(range.from or "?", range.to or "?", util.short_time(s.createdAt)),
+      "",
+    })
+    add(split(s.content))
+    add({ "" })
+    if #replaced > 0 then
+      add({ ("_The %d archived message(s) it replaces:_"):format(#replaced), "" })
+      for _, m in ipairs(replaced) do
+        message(m, "###")
+      end
+    end
+    folds[first] = #lines
+  end
+  for _, m in ipairs(messages) do
+    local s = m.archived and owner(m)
+    if s then
+      if not emitted[s] then
+        summary_block(s)
+      end
+    elseif m.isSummary then
+      if not emitted[m] then
+        summary_block(m)
+      end
+    else
+      message(m, "##")
+    end
+  end
+  return lines, folds
+end
+
+-- The winbar.
+
+---@param c atmos.Chat
+local function estimate(c)
+  local n = 0
+  for _, m in ipairs(c.messages) do
+    if not m.archived then
+      n = n + util.tokens(m.content)
+    end
+  end
+  return n
+end
+
+---@param c atmos.Chat
+---@return string
+function M.header(c)
+  local s = c.session
+  local parts = {
+    s.name,
+    ("[%s] %s"):format(s.provider, s.model),
+    "skill " .. s.skill,
+    ("%d msgs"):format(s.messageCount or 0),
+    ("~%d tokens"):format(estimate(c)),
+  }
+  if c.deleted then
+    table.insert(parts, "deleted")
+  elseif c.status then
+    table.insert(parts, c.status)
+  end
+  return table.concat(parts, " · ")
+end
+
+---@param c atmos.Chat
+local function windows(c)
+  return vim.fn.win_findbuf(c.buf)
+end
+
+---@param c atmos.Chat
+local function update_header(c)
+  if not alive(c) then
+    return
+  end
+  local text = M.header(c)
+  vim.b[c.buf].atmos_header = text
+  local bar = "%#Title# " .. text:gsub("%%", "%%%%") .. " "
+  for _, win in ipairs(windows(c)) do
+    vim.wo[win].winbar = bar
+  end
+end
+
+-- Writing to the transcript.
+
+---@param c atmos.Chat
+---@param fn fun()
+local function edit(c, fn)
+  local follow = {}
+  local last = vim.api.nvim_buf_line_count(c.buf)
+  for _, win in ipairs(windows(c)) do
+    if vim.api.nvim_win_get_cursor(win)[1] >= last then
+      table.insert(follow, win)
+    end
+  end
+  vim.bo[c.buf].modifiable = true
+  fn()
+  vim.bo[c.buf].modifiable = false
+  vim.bo[c.buf].modified = false
+  local new_last = vim.api.nvim_buf_line_count(c.buf)
+  for _, win in ipairs(follow) do
+    if vim.api.nvim_win_is_valid(win) then
+      vim.api.nvim_win_set_cursor(win, { new_last, 0 })
+    end
+  end
+end
+
+---@param c atmos.Chat
+local function redraw(c)
+  if not alive(c) then
+    return
+  end
+  local lines, folds = M.render(c.messages)
+  c.folds = folds
+  edit(c, function()
+    vim.api.nvim_buf_set_lines(c.buf, 0, -1, false, lines)
+  end)
+  for _, win in ipairs(windows(c)) do
+    vim.api.nvim_win_call(win, function()
+      vim.cmd("silent! normal! zX")
+    end)
+  end
+  update_header(c)
+end
+
+---@param c atmos.Chat
+---@param lines string[]
+local function append(c, lines)
+  edit(c, function()
+    local n = vim.api.nvim_buf_line_count(c.buf)
+    local only_empty = n == 1 and vim.api.nvim_buf_get_lines(c.buf, 0, 1, false)[1] == ""
+    vim.api.nvim_buf_set_lines(c.buf, only_empty and 0 or n, -1, false, lines)
+  end)
+end
+
+--- Appends streamed text to the end of the reply being written.
+---@param c atmos.Chat
+---@param text string
+local function append_text(c, text)
+  c.reply_text = c.reply_text .. text
+  edit(c, function()
+    local n = vim.api.nvim_buf_line_count(c.buf)
+    local lastline = vim.api.nvim_buf_get_lines(c.buf, n - 1, n, false)[1] or ""
+    local pieces = split(text)
+    pieces[1] = lastline .. pieces[1]
+    vim.api.nvim_buf_set_lines(c.buf, n - 1, n, false, pieces)
+  end)
+end
+
+---@param c atmos.Chat
+---@param text string
+local function set_reply_heading(c, text)
+  if c.reply_header and alive(c) then
+    edit(c, function()
+      vim.api.nvim_buf_set_lines(c.buf, c.reply_header, c.reply_header + 1, false, { text })
+    end)
+  end
+end
+
+-- Loading.
+
+--- Fetches the whole transcript, newest page first, then calls `cb(messages)`.
+---@param root string
+---@param session table
+---@param cb fun(messages: table[])
+local function load_all(root, session, cb)
+  local pages = {}
+  local function page(before)
+    client.session_messages(
+      root,
+      { id = session.id, before = before, limit = config.options.page_size, includeSummaries = true },
+      util.on_ok(function(res)
+        table.insert(pages, 1, res.messages)
+        if res.hasMore and #res.messages > 0 then
+          page(res.messages[1].id)
+        else
+          cb(vim.iter(pages):flatten():totable())
+        end
+      end)
+    )
+  end
+  page(nil)
+end
+
+--- Reloads a chat's session and transcript from the server.
+---@param c atmos.Chat
+function M.reload(c)
+  client.session_resume(
+    c.root,
+    { id = c.session.id, limit = 0 },
+    util.on_ok(function(res)
+      c.session = res.session
+      load_all(c.root, c.session, function(messages)
+        if c.request then
+          return -- a turn started meanwhile: its end reloads again
+        end
+        c.messages = messages
+        redraw(c)
+      end)
+    end)
+  )
+end
+
+--- Refreshes only the session's counters and settings in the winbar.
+---@param c atmos.Chat
+function M.refresh_header(c)
+  client.session_resume(c.root, { id = c.session.id, limit = 0 }, function(err, res)
+    if not err then
+      c.session = res.session
+      update_header(c)
+    end
+  end)
+end
+
+-- Windows.
+
+local function map(buf, modes, lhs, fn, desc)
+  if lhs and lhs ~= "" then
+    vim.keymap.set(modes, lhs, fn, { buffer = buf, nowait = true, silent = true, desc = desc })
+  end
+end
+
+---@param c atmos.Chat
+local function buffer_name(c)
+  return "atmos://chat/" .. c.session.name
+end
+
+---@param c atmos.Chat
+local function create_buffers(c)
+  c.buf = vim.api.nvim_create_buf(false, true)
+  vim.api.nvim_buf_set_name(c.buf, buffer_name(c))
+  vim.bo[c.buf].buftype = "nofile"
+  vim.bo[c.buf].bufhidden = "hide"
+  vim.bo[c.buf].swapfile = false
+  vim.bo[c.buf].filetype = "markdown"
+  vim.bo[c.buf].modifiable = false
+
+  c.input = vim.api.nvim_create_buf(false, true)
+  vim.api.nvim_buf_set_name(c.input, "atmos://input/" .. c.session.name)
+  vim.bo[c.input].buftype = "nofile"
+  vim.bo[c.input].bufhidden = "hide"
+  vim.bo[c.input].swapfile = false
+  vim.bo[c.input].filetype = "markdown"
+
+  local keys = config.options.keymaps
+  if keys then
+    map(c.input, "n", keys.send, function()
+      M.send_input(c)
+    end, "Atmos: send the message")
+    map(c.input, "i", keys.send_insert, function()
+      M.send_input(c)
+    end, "Atmos: send the message")
+    for _, buf in ipairs({ c.input, c.buf }) do
+      map(buf, { "n", "i" }, keys.cancel, function()
+        M.cancel(c)
+      end, "Atmos: stop the reply")
+      map(buf, "n", keys.close, function()
+        M.close(c)
+      end, "Atmos: close the chat")
+    end
+  end
+  for _, buf in ipairs({ c.buf, c.input }) do
+    vim.api.nvim_create_autocmd("BufEnter", {
+      buffer = buf,
+      callback = function()
+        M.current = c
+      end,
+    })
+  end
+end
+
+---@param c atmos.Chat
+local function set_window_options(c, win)
+  vim.wo[win].foldmethod = "expr"
+  vim.wo[win].foldexpr = "v:lua.require'atmos.chat'.foldexpr(v:lnum)"
+  vim.wo[win].foldtext = "v:lua.require'atmos.chat'.foldtext()"
+  vim.wo[win].foldlevel = 0
+  vim.wo[win].wrap = true
+  vim.wo[win].linebreak = true
+  vim.wo[win].number = false
+  vim.wo[win].relativenumber = false
+  vim.wo[win].conceallevel = 2
+  update_header(c)
+end
+
+--- Shows a chat's windows (or focuses them when they are open) and puts the cursor in its input.
+---@param c atmos.Chat
+function M.show(c)
+  local tw = windows(c)[1]
+  local iw = vim.fn.win_findbuf(c.input)[1]
+  if not tw then
+    local layout = config.options.layout
+    local width = config.options.width
+    if width < 1 then
+      width = math.floor(vim.o.columns * width)
+    end
+    if layout == "tab" then
+      vim.cmd("tabnew")
+    elseif layout == "below" then
+      vim.cmd("botright split")
+    else
+      vim.cmd((layout == "left" and "topleft" or "botright") .. " vsplit")
+      vim.cmd("vertical resize " .. width)
+    end
+    tw = vim.api.nvim_get_current_win()
+    vim.api.nvim_win_set_buf(tw, c.buf)
+    set_window_options(c, tw)
+    iw = nil
+  end
+  if not iw then
+    vim.api.nvim_set_current_win(tw)
+    vim.cmd("belowright split")
+    iw = vim.api.nvim_get_current_win()
+    vim.api.nvim_win_set_buf(iw, c.input)
+    vim.api.nvim_win_set_height(iw, config.options.input_height)
+    local keys = config.options.keymaps
+    local hint = keys and ("%s sends (normal), %s (insert) · %s stops"):format(keys.send, keys.send_insert, keys.cancel)
+      or ""
+    vim.wo[iw].winbar = "%#Comment# Message · " .. hint:gsub("%%", "%%%%")
+    vim.wo[iw].number = false
+    vim.wo[iw].relativenumber = false
+    vim.wo[iw].winfixheight = true
+  end
+  local last = vim.api.nvim_buf_line_count(c.buf)
+  vim.api.nvim_win_set_cursor(tw, { last, 0 })
+  vim.api.nvim_set_current_win(iw)
+  M.current = c
+end
+
+--- Closes a chat's windows; the chat stays and `:AtmosChat` brings it back.
+---@param c atmos.Chat
+function M.close(c)
+  for _, win in ipairs(vim.list_extend(windows(c), vim.fn.win_findbuf(c.input))) do
+    if #vim.api.nvim_list_wins() > 1 and vim.api.nvim_win_is_valid(win) then
+      vim.api.nvim_win_close(win, false)
+    end
+  end
+end
+
+--- Opens the chat of a session given by the server (after create or resume).
+---@param root string
+---@param session table
+---@param cb? fun(c: atmos.Chat)
+function M.open_session(root, session, cb)
+  local c = find(root, session.id)
+  if c and alive(c) then
+    M.show(c)
+    if cb then
+      cb(c)
+    end
+    return
+  end
+  c = { root = root, session = session, messages = {}, folds = {}, reply_text = "" }
+  table.insert(chats, c)
+  create_buffers(c)
+  M.show(c)
+  load_all(root, session, function(messages)
+    c.messages = messages
+    redraw(c)
+    local tw = windows(c)[1]
+    if tw then
+      vim.api.nvim_win_set_cursor(tw, { vim.api.nvim_buf_line_count(c.buf), 0 })
+    end
+    if cb then
+      cb(c)
+    end
+  end)
+end
+
+--- `:AtmosChat [name]`: opens (or focuses) the chat of a session, creating it when missing;
+--- without a name, a new anonymous session.
+---@param name? string
+---@param cb? fun(c: atmos.Chat)
+function M.open(name, cb)
+  local root = client.root()
+  if name then
+    for _, c in ipairs(chats) do
+      if c.root == root and c.session.name == name and alive(c) then
+        M.show(c)
+        if cb then
+          cb(c)
+        end
+        return
+      end
+    end
+    client.session_resume(
+      root,
+      { name = name, createIfMissing = true, limit = 0 },
+      util.on_ok(function(res)
+        M.announce_evicted(res.evicted)
+        M.open_session(root, res.session, cb)
+      end)
+    )
+  else
+    client.session_create(
+      root,
+      vim.empty_dict(),
+      util.on_ok(function(res)
+        M.announce_evicted(res.evicted)
+        M.open_session(root, res.session, cb)
+      end)
+    )
+  end
+end
+
+--- Says what a compaction did.
+---@param r table  a CompactionResult
+function M.announce_compaction(r)
+  util.notify(
+    ("atmos: compacted %d message(s) into a summary, ~%d → ~%d tokens (archived, not deleted)"):format(
+      #r.archivedIds,
+      r.tokensBefore,
+      r.tokensAfter
+    )
+  )
+end
+
+---@param evicted? string[]
+function M.announce_evicted(evicted)
+  if evicted and #evicted > 0 then
+    util.notify(
+      ("atmos: deleted the least recently used session(s) %s to stay within ai.sessions.max_sessions"):format(
+        table.concat(evicted, ", ")
+      ),
+      vim.log.levels.WARN
+    )
+  end
+end
+
+-- Sending.
+
+--- Sends a message in a chat, with optional context references.
+---@param c atmos.Chat
+---@param text string
+---@param context? table[]
+function M.send(c, text, context)
+  if c.deleted then
+    util.notify(("atmos: session '%s' was deleted: open another with :AtmosChat"):format(c.session.name), vim.log.levels.ERROR)
+    return false
+  end
+  if c.request then
+    util.notify("atmos: a reply is still streaming: wait for it, or stop it with :AtmosCancel", vim.log.levels.WARN)
+    return false
+  end
+  if vim.trim(text) == "" then
+    util.notify("atmos: type a message first", vim.log.levels.WARN)
+    return false
+  end
+  next_token = next_token + 1
+  local token = "nvim-" .. next_token
+  c.token = token
+  c.reply_text = ""
+  local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
+  local user = { role = "user", content = text, createdAt = now }
+  local user_lines = { heading(user, "##"), "" }
+  for _, ref in ipairs(context or {}) do
+    table.insert(user_lines, ("_Context (%s: %s)_"):format(ref.kind, ref.uri or "text"))
+    table.insert(user_lines, "")
+  end
+  vim.list_extend(user_lines, split(text))
+  vim.list_extend(user_lines, { "", "## Assistant · replying…", "", "" })
+  local start = vim.api.nvim_buf_line_count(c.buf)
+  local was_empty = start == 1 and vim.api.nvim_buf_get_lines(c.buf, 0, 1, false)[1] == ""
+  append(c, user_lines)
+  local first = was_empty and 0 or start
+  c.reply_header = first + #user_lines - 3
+  c.status = "replying…"
+  update_header(c)
+
+  local params = { id = c.session.id, message = text, token = token }
+  if context and #context > 0 then
+    params.context = context
+  end
+  c.request = client.chat(c.root, params, function(err, res)
+    if c.token ~= token then
+      return
+    end
+    c.request = nil
+    c.status = nil
+    if err then
+      M.turn_failed(c, err, text, first)
+      return
+    end
+    table.insert(c.messages, user)
+    table.insert(c.messages, res.reply)
+    set_reply_heading(c, heading(res.reply, "##"))
+    if res.reply.content ~= c.reply_text then
+      -- Deltas lost or not streamed: the stored reply is the truth.
+      c.reply_text = ""
+      edit(c, function()
+        vim.api.nvim_buf_set_lines(c.buf, c.reply_header + 2, -1, false, split(res.reply.content))
+        vim.api.nvim_buf_set_lines(c.buf, -1, -1, false, { "" })
+      end)
+    else
+      append(c, { "" })
+    end
+    c.reply_header = nil
+    if res.compaction and res.compaction.compacted then
+      M.announce_compaction(res.compaction)
+      M.reload(c)
+    else
+      M.refresh_header(c)
+    end
+  end)
+  return true
+end
+
+--- A turn that failed: what the server stored stays on screen, the rest goes back into the input.
+---@param c atmos.Chat
+---@param err table
+---@param text string
+---@param first integer  0-based line where the turn's lines start
+function M.turn_failed(c, err, text, first)
+  util.report(err)
+  local stored_user = err.code == codes.provider_error
+  if stored_user then
+    if c.reply_text ~= "" then
+      set_reply_heading(c, "## Assistant · interrupted")
+    else
+      edit(c, function()
+        vim.api.nvim_buf_set_lines(c.buf, c.reply_header, -1, false, {})
+      end)
+    end
+    c.reply_header = nil
+    M.reload(c)
+  else
+    -- Nothing was stored (busy, missing key, sessions off, …): give the message back.
+    edit(c, function()
+      vim.api.nvim_buf_set_lines(c.buf, first, -1, false, {})
+    end)
+    c.reply_header = nil
+    if alive(c) and vim.trim(table.concat(vim.api.nvim_buf_get_lines(c.input, 0, -1, false), "\n")) == "" then
+      vim.api.nvim_buf_set_lines(c.input, 0, -1, false, split(text))
+    end
+    update_header(c)
+  end
+end
+
+--- Sends what the input buffer holds.
+---@param c atmos.Chat
+function M.send_input(c)
+  local text = table.concat(vim.api.nvim_buf_get_lines(c.input, 0, -1, false), "\n")
+  if M.send(c, text) then
+    vim.api.nvim_buf_set_lines(c.input, 0, -1, false, {})
+  end
+end
+
+--- Stops the reply that is streaming; the part that arrived stays, marked interrupted.
+---@param c? atmos.Chat
+function M.cancel(c)
+  c = c or M.current
+  if not c or not c.request then
+    util.notify("atmos: no reply is streaming", vim.log.levels.INFO)
+    return
+  end
+  client.cancel(c.request)
+  c.request = nil
+  c.token = nil
+  c.status = nil
+  if c.reply_text ~= "" then
+    set_reply_heading(c, "## Assistant · interrupted")
+    append(c, { "" })
+  else
+    edit(c, function()
+      vim.api.nvim_buf_set_lines(c.buf, c.reply_header, -1, false, {})
+    end)
+  end
+  c.reply_header = nil
+  update_header(c)
+  util.notify("atmos: reply stopped; what arrived is kept, marked interrupted")
+end
+
+-- Server notifications.
+
+client.on(client.notifications.chat_delta, function(p, root)
+  for _, c in ipairs(chats) do
+    if c.root == root and c.token ~= nil and c.token == p.token and c.request then
+      append_text(c, p.text or "")
+    end
+  end
+end)
+
+client.on(client.notifications.compact_status, function(p, root)
+  local c = find(root, p.sessionId)
+  local name = c and c.session.name or "a session"
+  if p.stage == "starting" then
+    util.notify(("atmos: compacting %d message(s) of %s…"):format(p.messageCount or 0, name))
+    if c then
+      c.status = "compacting…"
+      update_header(c)
+    end
+  elseif p.stage == "completed" then
+    -- The result (of the turn or of :AtmosCompact) says what it saved.
+    if c then
+      c.status = c.request and "replying…" or nil
+      update_header(c)
+    end
+  elseif p.stage == "failed" then
+    util.notify(("atmos: compacting %s failed: %s"):format(name, p.error or "see :LspLog"), vim.log.levels.WARN)
+    if c then
+      c.status = nil
+      update_header(c)
+    end
+  end
+end)
+
+client.on(client.notifications.sessions_changed, function(p, root)
+  if p.reason == "evicted" then
+    M.announce_evicted({ p.name })
+  end
+  for _, c in ipairs(chats) do
+    if c.root == root and (c.session.id == p.sessionId or (p.reason == "evicted" and c.session.name == p.name)) then
+      if p.reason == "deleted" or p.reason == "evicted" or p.reason == "cleaned" then
+        c.deleted = true
+        c.request = nil
+        update_header(c)
+      elseif p.reason == "renamed" then
+        c.session.name = p.name
+        if alive(c) then
+          pcall(vim.api.nvim_buf_set_name, c.buf, buffer_name(c))
+          pcall(vim.api.nvim_buf_set_name, c.input, "atmos://input/" .. p.name)
+        end
+        update_header(c)
+      elseif p.reason == "chat" and not c.request then
+        M.reload(c) -- a cancelled turn is stored now: show it as the server keeps it
+      elseif p.reason == "updated" and not c.request then
+        M.reload(c)
+      end
+    end
+  end
+end)
+
+--- The chats open in this Neovim (for tests and statuslines).
+---@return atmos.Chat[]
+function M.list()
+  return chats
+end
+
+return M
