@@ -33,20 +33,35 @@ def test_chat_streams_the_reply_and_sends_the_history(nvim, fake, project):
     assert "Use three availability zones for production." in text
     assert nvim.lua(f"return vim.api.nvim_buf_get_lines({CHAT}.input, 0, -1, false)") == [""]
 
+    # The view follows the end while the reply streams...
+    win = nvim.lua(f"return vim.fn.win_findbuf({CHAT}.buf)[1]")
+    cursor = f"vim.api.nvim_win_get_cursor({win})[1]"
+    last = f"vim.api.nvim_buf_line_count({CHAT}.buf)"
+    fake.reply(["a\n", "b\n", "c\n", "d"], delay_ms=300)
+    nvim.type_and_send("follow me")
+    nvim.wait(f"{CHAT}.reply_text:find('b', 1, true) ~= nil")
+    assert nvim.lua(f"return {cursor} == {last}")
+    # ...unless the reader moved up: then it stays where they are.
+    nvim.lua(f"vim.api.nvim_win_set_cursor({win}, {{ 1, 0 }})")
+    nvim.idle()
+    assert nvim.lua(f"return {cursor}") == 1
+    # The second turn sent the history: user, assistant, user.
+    assert len(fake.requests()[-1]["body"]["messages"]) == 3
+
     nvim.type_and_send("and staging?")
     nvim.idle()
     assert "echo: and staging?" in nvim.chat_text()
-    # The second turn sent the whole conversation: user, assistant, user.
-    assert len(fake.requests()[-1]["body"]["messages"]) == 3
+    # The third turn sent the whole conversation: user, assistant, user, assistant, user.
+    assert len(fake.requests()[-1]["body"]["messages"]) == 5
 
     header = nvim.lua(f"return vim.b[{CHAT}.buf].atmos_header")
-    for part in ("vpc-design", "[anthropic] claude-sonnet-4-5", "skill general", "4 msgs", "tokens"):
+    for part in ("vpc-design", "[anthropic] claude-sonnet-4-5", "skill general", "6 msgs", "tokens"):
         assert part in header, header
     winbar = nvim.lua(f"return vim.wo[vim.fn.win_findbuf({CHAT}.buf)[1]].winbar")
     assert "vpc-design" in winbar
 
     stored = project.export("vpc-design")["messages"]
-    assert [m["role"] for m in stored] == ["user", "assistant", "user", "assistant"]
+    assert [m["role"] for m in stored] == ["user", "assistant"] * 3
 
 
 def test_cancel_keeps_the_partial_reply_marked_interrupted(nvim, fake, project):
