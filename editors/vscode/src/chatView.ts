@@ -1,0 +1,639 @@
+/**
+ * The chat view (`atmos.chat`): a webview in the panel. The extension owns the
+ * state (current session, transcript, the turn in flight) and sends it to the
+ * page, which renders it (`webview/main.ts`) and reports what the user does.
+ */
+import * as crypto from "node:crypto";
+import * as path from "node:path";
+import * as vscode from "vscode";
+import type { AtmosClient, ClientManager } from "./client";
+import type { ErrorReporter } from "./errors";
+import { describeError, errorCode, isCancelled, UserError } from "./errorInfo";
+import { ErrorCodes, type ContextRef, type Message, type Session, type Target } from "./protocol";
+import { estimateTokens, groupTranscript, type Entry } from "./transcript";
+import type { ChatHeader, ChatState, FromWebview, InlineError, PendingTurn, SessionOption, ToWebview } from "./webviewMessages";
+
+interface Turn {
+  cts: vscode.CancellationTokenSource;
+  token: string;
+  sessionId: string;
+  cancelled: boolean;
+  /** The server already said the turn is stored (`atmos/sessions/changed`, `chat`). */
+  stored: boolean;
+}
+
+/** How long to wait for the server to say a stopped turn is stored before reloading anyway. */
+const STORED_TIMEOUT_MS = 3000;
+
+export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
+  static readonly viewId = "atmos.chat";
+
+  private view?: vscode.WebviewView;
+  private ready = false;
+  /** Focus the message box once the page has loaded. */
+  private focusWhenReady = false;
+  /** The project of the current session (the active folder's until a session is chosen). */
+  private client?: AtmosClient;
+  private session?: Session;
+  /** The whole transcript as loaded (oldest first, summaries included). */
+  private messages: Message[] = [];
+  private entries: Entry[] = [];
+  private pending?: PendingTurn;
+  private errors: InlineError[] = [];
+  private sessions: SessionOption[] = [];
+  private next = { provider: "", model: "", skill: "" };
+  /** The user picked these for the next new session (else the server's defaults). */
+  private nextChosen = false;
+  private tokens?: ChatHeader["tokens"];
+  private loading = false;
+  private turn?: Turn;
+  private turnCount = 0;
+  /** A stopped turn waiting for `atmos/sessions/changed` (`chat`) before reloading. */
+  private awaitingStored?: { sessionId: string; timer: NodeJS.Timeout };
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly stateChanged = new vscode.EventEmitter<void>();
+  /** The current session changed (or its turn started or ended). */
+  readonly onDidChangeState = this.stateChanged.event;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly clients: ClientManager,
+    private readonly reporter: ErrorReporter,
+  ) {
+    this.disposables.push(
+      clients.onChatDelta(({ client, params }) => {
+        const turn = this.turn;
+        if (!turn || client !== this.client || params.token !== turn.token || !this.pending) {
+          return;
+        }
+        this.pending.reply += params.text;
+        this.post({ type: "delta", text: params.text });
+      }),
+      clients.onSessionsChanged(({ client, params }) => {
+        if (client !== this.client) {
+          return;
+        }
+        void this.refreshSessionList();
+        const current = this.session;
+        if (!current) {
+          return;
+        }
+        const isCurrent =
+          params.sessionId === current.id || (params.sessionId === undefined && params.name === current.name);
+        if (!isCurrent) {
+          return;
+        }
+        switch (params.reason) {
+          case "chat":
+            if (this.turn?.sessionId === current.id) {
+              this.turn.stored = true;
+            } else if (this.awaitingStored?.sessionId === current.id) {
+              clearTimeout(this.awaitingStored.timer);
+              this.awaitingStored = undefined;
+              void this.reload();
+            } else if (!this.turn) {
+              void this.reload();
+            }
+            return;
+          case "renamed":
+            if (params.name) {
+              current.name = params.name;
+              this.push();
+            }
+            return;
+          case "updated":
+            if (!this.turn) {
+              void this.reload();
+            }
+            return;
+          case "deleted":
+          case "evicted":
+          case "cleaned":
+            this.clearSession();
+            this.errors = [{ message: `The session '${current.name}' was deleted; the next message starts a new one` }];
+            this.push();
+            return;
+          default:
+            return;
+        }
+      }),
+      clients.onCompactStatus(({ client, params }) => {
+        if (client !== this.client || params.sessionId !== this.session?.id) {
+          return;
+        }
+        if (params.stage === "starting" || params.stage === "summarizing") {
+          vscode.window.setStatusBarMessage(`$(sync~spin) Atmos: compacting ${params.messageCount} messages…`, 5000);
+        } else if (params.stage === "failed") {
+          vscode.window.setStatusBarMessage(`Atmos: compaction failed${params.error ? `: ${params.error}` : ""}`, 8000);
+        } else {
+          vscode.window.setStatusBarMessage(`Atmos: compacted ${params.messageCount} messages`, 5000);
+        }
+      }),
+      clients.onRestarted(() => {
+        this.stop();
+        this.client = undefined;
+        this.clearSession();
+        this.sessions = [];
+        this.nextChosen = false;
+        this.push();
+        if (this.view) {
+          void this.refreshSessionList();
+          void this.loadDefaults();
+        }
+      }),
+    );
+  }
+
+  // -------------------------------------------------------------------------
+  // The view
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    this.ready = false;
+    const dist = vscode.Uri.joinPath(this.extensionUri, "dist");
+    const media = vscode.Uri.joinPath(this.extensionUri, "media");
+    view.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
+    view.webview.html = this.html(view.webview);
+    view.webview.onDidReceiveMessage((m: FromWebview) => void this.onMessage(m), undefined, this.disposables);
+    view.onDidDispose(() => {
+      if (this.view === view) {
+        this.view = undefined;
+        this.ready = false;
+      }
+    });
+  }
+
+  /** Shows the chat view (resolving it if needed). */
+  async reveal(focusInput = true): Promise<void> {
+    await vscode.commands.executeCommand(`${ChatViewProvider.viewId}.focus`);
+    if (focusInput) {
+      if (this.ready) {
+        this.post({ type: "focusInput" });
+      } else {
+        this.focusWhenReady = true;
+      }
+    }
+  }
+
+  /** Whether a reply is streaming. */
+  get streaming(): boolean {
+    return this.turn !== undefined;
+  }
+
+  /** The current session and the client it belongs to. */
+  get current(): { client: AtmosClient; session: Session } | undefined {
+    return this.client && this.session ? { client: this.client, session: this.session } : undefined;
+  }
+
+  private html(webview: vscode.Webview): string {
+    const nonce = crypto.randomBytes(16).toString("base64");
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "dist", "webview.js"));
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "media", "chat.css"));
+    const csp = [
+      "default-src 'none'",
+      `script-src 'nonce-${nonce}'`,
+      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+      `img-src ${webview.cspSource} data:`,
+      `font-src ${webview.cspSource}`,
+    ].join("; ");
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style.toString()}" nonce="${nonce}">
+<title>Atmos Chat</title>
+</head>
+<body data-state="idle">
+<header class="chat-header">
+  <select aria-label="Session" title="Session"></select>
+  <button type="button" class="icon-button" aria-label="New Session" title="New session">+</button>
+  <span class="provider-badge" title="Provider"></span>
+  <button type="button" class="picker" aria-label="Model" title="Switch provider and model"></button>
+  <button type="button" class="picker" aria-label="Skill" title="Switch skill"></button>
+  <span class="tokens"></span>
+</header>
+<main id="transcript" aria-live="polite"></main>
+<footer class="composer">
+  <textarea aria-label="Message" rows="3" placeholder="Ask about your infrastructure (Enter sends, Shift+Enter for a new line)"></textarea>
+  <div class="composer-buttons">
+    <button type="button" aria-label="Send" title="Send (Enter)">Send</button>
+    <button type="button" aria-label="Stop" title="Stop the reply" disabled>Stop</button>
+  </div>
+</footer>
+<script nonce="${nonce}" src="${script.toString()}"></script>
+</body>
+</html>`;
+  }
+
+  private post(message: ToWebview): void {
+    if (this.view && this.ready) {
+      void this.view.webview.postMessage(message);
+    }
+  }
+
+  private state(): ChatState {
+    const s = this.session;
+    return {
+      header: {
+        session: s ? { id: s.id, name: s.name, provider: s.provider, model: s.model, skill: s.skill } : undefined,
+        next: this.next,
+        sessions: this.sessions,
+        tokens: this.tokens,
+      },
+      entries: this.entries,
+      pending: this.pending,
+      errors: this.errors,
+      loading: this.loading,
+    };
+  }
+
+  /** Sends the whole state to the page. */
+  private push(): void {
+    this.post({ type: "state", state: this.state() });
+    this.stateChanged.fire();
+  }
+
+  private async onMessage(m: FromWebview): Promise<void> {
+    switch (m.type) {
+      case "ready":
+        this.ready = true;
+        this.push();
+        if (this.focusWhenReady) {
+          this.focusWhenReady = false;
+          this.post({ type: "focusInput" });
+        }
+        await Promise.all([this.refreshSessionList(), this.loadDefaults()]);
+        return;
+      case "send":
+        await this.send(m.text);
+        return;
+      case "stop":
+        this.stop();
+        return;
+      case "selectSession":
+        if (m.id === "") {
+          this.newSession();
+        } else if (m.id !== this.session?.id) {
+          await this.open(this.clientOrActive(), { id: m.id });
+        }
+        return;
+      case "newSession":
+        this.newSession();
+        return;
+      case "pickModel":
+        await vscode.commands.executeCommand("atmos.switchModel");
+        return;
+      case "pickSkill":
+        await vscode.commands.executeCommand("atmos.switchSkill");
+        return;
+      case "copy":
+        await vscode.env.clipboard.writeText(m.text);
+        vscode.window.setStatusBarMessage("Atmos: copied", 2000);
+        return;
+      case "openLink":
+        if (/^(https?:|mailto:)/i.test(m.href)) {
+          await vscode.env.openExternal(vscode.Uri.parse(m.href));
+        }
+        return;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Sessions
+
+  private clientOrActive(): AtmosClient {
+    if (!this.client) {
+      this.client = this.clients.get();
+    }
+    return this.client;
+  }
+
+  private clearSession(): void {
+    this.session = undefined;
+    this.messages = [];
+    this.entries = [];
+    this.pending = undefined;
+    this.tokens = undefined;
+  }
+
+  /** A new chat: the next message creates an anonymous session. */
+  newSession(): void {
+    if (this.turn) {
+      this.stop();
+    }
+    this.clearSession();
+    this.errors = [];
+    this.client = undefined;
+    this.push();
+  }
+
+  /** Opens a session in the chat: its whole transcript. */
+  async open(client: AtmosClient, target: Target): Promise<void> {
+    if (this.turn) {
+      this.stop();
+    }
+    this.client = client;
+    this.errors = [];
+    this.loading = true;
+    this.push();
+    try {
+      const { session } = await client.api.resumeSession({ ...target, limit: 1 });
+      this.session = session;
+      this.pending = undefined;
+      await this.reload();
+    } catch (e) {
+      this.showError(e, "opening the session");
+    } finally {
+      this.loading = false;
+      this.push();
+    }
+  }
+
+  /** Reloads the current session and its whole transcript from the server. */
+  async reload(): Promise<void> {
+    const client = this.client;
+    const session = this.session;
+    if (!client || !session) {
+      this.push();
+      return;
+    }
+    try {
+      const [resumed, messages] = await Promise.all([
+        client.api.resumeSession({ id: session.id, limit: 1 }),
+        client.api.transcript({ id: session.id }),
+      ]);
+      if (this.session?.id !== session.id) {
+        return; // another session was opened meanwhile
+      }
+      this.session = resumed.session;
+      this.setTranscript(messages);
+      if (!this.turn) {
+        this.pending = undefined;
+      }
+    } catch (e) {
+      this.showError(e, "loading the session");
+    }
+    this.push();
+  }
+
+  private setTranscript(messages: Message[]): void {
+    this.messages = messages;
+    this.entries = groupTranscript(messages);
+    this.tokens = { count: estimateTokens(messages), source: "estimate", estimated: true };
+  }
+
+  /**
+   * After a turn that did not compact: only the two messages it stored are fetched and
+   * appended (a turn costs O(1) here, whatever the length of the session).
+   */
+  private async appendTurn(client: AtmosClient, sessionId: string): Promise<void> {
+    const [resumed, page] = await Promise.all([
+      client.api.resumeSession({ id: sessionId, limit: 1 }),
+      client.api.messages({ id: sessionId, limit: 2 }),
+    ]);
+    if (this.session?.id !== sessionId) {
+      return;
+    }
+    this.session = resumed.session;
+    const known = new Set(this.messages.map((m) => m.id));
+    this.setTranscript([...this.messages, ...page.messages.filter((m) => !known.has(m.id))]);
+    if (!this.turn) {
+      this.pending = undefined;
+    }
+  }
+
+  /** The names in the session dropdown. */
+  async refreshSessionList(): Promise<void> {
+    try {
+      const client = this.clientOrActive();
+      const { sessions } = await client.api.listSessions({ limit: 200 });
+      this.sessions = sessions.map((s) => ({ id: s.id, name: s.name }));
+    } catch (e) {
+      // The chat shows the error when it is used; here, only log it.
+      this.clients.output.appendLine(`[atmos] listing sessions: ${describeError(e).message}`);
+      this.sessions = [];
+    }
+    this.push();
+  }
+
+  /** The provider, model and skill a new session gets. */
+  private async loadDefaults(): Promise<void> {
+    if (this.nextChosen) {
+      return;
+    }
+    try {
+      const client = this.clientOrActive();
+      const [providers, skills] = await Promise.all([client.api.providers(), client.api.skills()]);
+      const provider = providers.providers.find((p) => p.name === providers.default);
+      this.next = { provider: providers.default, model: provider?.model ?? "", skill: skills.default };
+    } catch (e) {
+      const info = this.showError(e, "starting atmos ai serve");
+      if (!info) {
+        return;
+      }
+    }
+    this.push();
+  }
+
+  /** Sets the provider and model (of the session, else of the next one). */
+  async setModel(provider: string, model: string): Promise<void> {
+    if (this.session && this.client) {
+      try {
+        this.session = await this.client.api.updateSession({ id: this.session.id, provider, model });
+      } catch (e) {
+        this.showError(e, "switching the model");
+      }
+    } else {
+      this.next = { ...this.next, provider, model };
+      this.nextChosen = true;
+    }
+    this.push();
+  }
+
+  /** Sets the skill (of the session, else of the next one). */
+  async setSkill(skill: string): Promise<void> {
+    if (this.session && this.client) {
+      try {
+        this.session = await this.client.api.updateSession({ id: this.session.id, skill });
+      } catch (e) {
+        this.showError(e, "switching the skill");
+      }
+    } else {
+      this.next = { ...this.next, skill };
+      this.nextChosen = true;
+    }
+    this.push();
+  }
+
+  /** What the model and skill pickers start from. */
+  get selection(): { client: AtmosClient; provider: string; model: string; skill: string } {
+    const client = this.clientOrActive();
+    const s = this.session;
+    return s
+      ? { client, provider: s.provider, model: s.model, skill: s.skill }
+      : { client, ...this.next };
+  }
+
+  // -------------------------------------------------------------------------
+  // Turns
+
+  /** Sends a message in the current session (creating one first when there is none). */
+  async send(text: string, context?: ContextRef[], contextLabel?: string): Promise<void> {
+    const message = text.trim();
+    if (message === "") {
+      return;
+    }
+    if (this.turn) {
+      this.showError(new UserError("A reply is still streaming: stop it first"));
+      return;
+    }
+    if (this.awaitingStored) {
+      clearTimeout(this.awaitingStored.timer);
+      this.awaitingStored = undefined;
+    }
+    this.errors = [];
+    this.pending = { user: message, contextLabel, reply: "", streaming: true, interrupted: false };
+    const cts = new vscode.CancellationTokenSource();
+    const turn: Turn = { cts, token: `vscode-${++this.turnCount}-${Date.now()}`, sessionId: "", cancelled: false, stored: false };
+    this.turn = turn;
+    this.push();
+
+    let client: AtmosClient | undefined;
+    try {
+      client = this.clientOrActive();
+      if (!this.session) {
+        const { session } = await client.api.createSession(
+          this.nextChosen ? { provider: this.next.provider, model: this.next.model, skill: this.next.skill } : {},
+        );
+        this.session = session;
+        this.nextChosen = false;
+        void this.refreshSessionList();
+      }
+      turn.sessionId = this.session.id;
+      if (turn.cancelled) {
+        throw new vscode.CancellationError();
+      }
+      const result = await client.api.chat(
+        { id: this.session.id, message, context, token: turn.token },
+        cts.token,
+      );
+      this.turn = undefined;
+      this.pending = { ...this.pending, reply: result.reply.content, streaming: false };
+      this.push();
+      if (result.compaction?.compacted) {
+        await this.reload(); // messages were archived under a new summary
+      } else {
+        await this.appendTurn(client, result.sessionId);
+      }
+      if (result.compaction?.compacted) {
+        const c = result.compaction;
+        void vscode.window.showInformationMessage(
+          `Atmos compacted the session: ${c.archivedIds.length} messages folded into a summary (${c.tokensBefore} → ${c.tokensAfter} tokens)`,
+        );
+      }
+      this.push();
+    } catch (e) {
+      this.turn = undefined;
+      if (this.pending) {
+        this.pending = { ...this.pending, streaming: false, interrupted: this.pending.reply !== "" };
+      }
+      if (isCancelled(e) || e instanceof vscode.CancellationError || turn.cancelled) {
+        // The partial reply stays; the server stores it as interrupted and
+        // then says so (`atmos/sessions/changed`, reason `chat`).
+        this.push();
+        if (turn.stored) {
+          await this.reload();
+        } else if (turn.sessionId) {
+          this.awaitingStored = {
+            sessionId: turn.sessionId,
+            timer: setTimeout(() => {
+              this.awaitingStored = undefined;
+              void this.reload();
+            }, STORED_TIMEOUT_MS),
+          };
+        }
+      } else {
+        this.showError(e, "chat");
+        const stored = this.session !== undefined && errorCode(e) !== ErrorCodes.ProviderNotConfigured;
+        await this.reload();
+        this.pending = undefined;
+        this.push();
+        if (!stored) {
+          // Nothing was stored: give the text back to edit and send again.
+          this.post({ type: "restoreInput", text: message });
+        }
+      }
+    } finally {
+      cts.dispose();
+    }
+  }
+
+  /** Stops the reply that is streaming (the partial reply stays, marked interrupted). */
+  stop(): void {
+    const turn = this.turn;
+    if (!turn) {
+      return;
+    }
+    turn.cancelled = true;
+    turn.cts.cancel();
+  }
+
+  /** Compacts the current session now. */
+  async compact(): Promise<void> {
+    const current = this.current;
+    if (!current) {
+      throw new UserError("Open a session first: there is nothing to compact in a new chat");
+    }
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Atmos: compacting '${current.session.name}'…` },
+      () => current.client.api.compactSession({ id: current.session.id }),
+    );
+    if (result.compacted) {
+      const how = result.usedAi
+        ? "an AI summary"
+        : `a plain summary${result.fallbackReason ? ` (${result.fallbackReason})` : ""}`;
+      void vscode.window.showInformationMessage(
+        `Compacted '${current.session.name}': ${result.archivedIds.length} messages folded into ${how}, ${result.tokensBefore} → ${result.tokensAfter} tokens`,
+      );
+    } else {
+      void vscode.window.showInformationMessage(
+        `Nothing to compact in '${current.session.name}' yet: the newest messages are always kept`,
+      );
+    }
+    await this.reload();
+  }
+
+  /** Reports an error as a notification and inline in the chat; undefined for a cancellation. */
+  private showError(e: unknown, what?: string): InlineError | undefined {
+    const info = this.reporter.report(e, what);
+    if (info.cancelled) {
+      return undefined;
+    }
+    const inline = { message: info.message, detail: info.detail };
+    this.errors = [...this.errors, inline];
+    this.push();
+    return inline;
+  }
+
+  /** A short label for a selection: `stacks/prod.yaml:3-7`. */
+  static selectionLabel(uri: vscode.Uri, range: vscode.Range): string {
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    const name = folder ? path.relative(folder.uri.fsPath, uri.fsPath) : path.basename(uri.fsPath);
+    const from = range.start.line + 1;
+    const to = range.end.character === 0 && range.end.line > range.start.line ? range.end.line : range.end.line + 1;
+    return `${name}:${from === to ? from : `${from}-${to}`}`;
+  }
+
+  dispose(): void {
+    this.stop();
+    if (this.awaitingStored) {
+      clearTimeout(this.awaitingStored.timer);
+    }
+    for (const d of this.disposables) {
+      d.dispose();
+    }
+    this.stateChanged.dispose();
+  }
+}

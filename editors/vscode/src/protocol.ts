@@ -1,0 +1,401 @@
+/**
+ * The editor protocol of `atmos ai serve`, typed for TypeScript.
+ *
+ * This file mirrors `docs/protocol.md` (the wire contract, with examples
+ * captured from the real server) and the server's wire types in
+ * `server/rpc/src/proto.rs` (method names, params and results),
+ * `server/rpc/src/errors.rs` (error codes and `data`) and
+ * `server/rpc/src/turns.rs` (chat deltas, compaction status, cancellation).
+ * When one of them changes, change this file with it.
+ *
+ * It imports only from `vscode-jsonrpc`, never from `vscode`, so the Node unit
+ * tests use the same types against the real binary without VS Code.
+ */
+import { NotificationType, RequestType } from "vscode-jsonrpc";
+
+/** The protocol version this client was written against (`capabilities.experimental.atmos.protocolVersion`). */
+export const PROTOCOL_VERSION = 1;
+
+// ---------------------------------------------------------------------------
+// Objects
+
+/** A session as the server describes it. Times are RFC 3339 in UTC. */
+export interface Session {
+  id: string;
+  name: string;
+  provider: string;
+  model: string;
+  skill: string;
+  createdAt: string;
+  updatedAt: string;
+  /** Every stored user and assistant message, archived ones included. */
+  messageCount: number;
+  /** The messages folded into summaries. */
+  archivedCount: number;
+  summaryCount: number;
+  metadata: Record<string, unknown>;
+}
+
+/** A session in an `atmos/session/list` result: with `snippet` when matched by its text. */
+export interface ListedSession extends Session {
+  snippet?: string;
+}
+
+export type Role = "user" | "assistant" | "system";
+
+/** The first and last message a summary replaces (message ids). */
+export interface SummaryRange {
+  from: string;
+  to: string;
+}
+
+export interface Message {
+  id: string;
+  role: Role;
+  content: string;
+  createdAt: string;
+  archived: boolean;
+  isSummary: boolean;
+  interrupted: boolean;
+  summaryRange?: SummaryRange;
+}
+
+export interface Position {
+  line: number;
+  character: number;
+}
+
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+/** What the editor attaches to a turn: the open file, a selection, some text. */
+export interface ContextRef {
+  kind: "file" | "selection" | "text";
+  uri?: string;
+  range?: Range;
+  text: string;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  /** True when the provider did not report the figures. */
+  estimated: boolean;
+}
+
+export interface CompactionResult {
+  compacted: boolean;
+  summary?: Message;
+  archivedIds: string[];
+  tokensBefore: number;
+  tokensAfter: number;
+  usedAi: boolean;
+  fallbackReason?: string;
+}
+
+/** A method that targets one session takes exactly one of `name` and `id`. */
+export type Target = { name: string; id?: undefined } | { id: string; name?: undefined };
+
+export type ExportFormat = "json" | "yaml" | "markdown";
+
+// ---------------------------------------------------------------------------
+// initialize
+
+export interface AtmosInitializationOptions {
+  /** An `atmos.yaml` (or a folder holding one), relative to the root. */
+  configPath?: string;
+  /** Only logged by the server. */
+  clientName?: string;
+}
+
+export interface AtmosCapabilities {
+  methods: string[];
+  notifications: string[];
+  protocolVersion: number;
+}
+
+// ---------------------------------------------------------------------------
+// Requests: params and results
+
+export interface CreateParams {
+  name?: string | null;
+  provider?: string;
+  model?: string;
+  skill?: string;
+  metadata?: Record<string, unknown>;
+}
+export interface CreateResult {
+  session: Session;
+  /** Sessions deleted because the project went past `ai.sessions.max_sessions`. */
+  evicted: string[];
+}
+
+export type ResumeParams = Target & {
+  createIfMissing?: boolean;
+  provider?: string;
+  model?: string;
+  skill?: string;
+  limit?: number;
+};
+export interface ResumeResult {
+  session: Session;
+  /** The history as the model sees it: summaries first, then the unarchived messages. */
+  messages: Message[];
+  created: boolean;
+  evicted: string[];
+}
+
+export type MessagesParams = Target & {
+  /** A message id: the page just older than it. */
+  before?: string;
+  /** Default 100. */
+  limit?: number;
+  /** Default true. */
+  includeArchived?: boolean;
+  /** Default false. */
+  includeSummaries?: boolean;
+};
+export interface MessagesResult {
+  /** One page, oldest first. */
+  messages: Message[];
+  /** Older messages exist. */
+  hasMore: boolean;
+}
+
+export interface ListParams {
+  provider?: string;
+  limit?: number;
+  offset?: number;
+  /** Matches names and message text, ignoring case. */
+  query?: string;
+}
+export interface ListResult {
+  /** Most recently updated first. */
+  sessions: ListedSession[];
+  total: number;
+}
+
+export type RenameParams = Target & { newName: string };
+
+export type UpdateParams = Target & {
+  skill?: string;
+  provider?: string;
+  model?: string;
+  metadata?: Record<string, unknown>;
+};
+
+export type DeleteParams = Target;
+export interface DeleteResult {
+  deleted: true;
+}
+
+export interface CleanParams {
+  /** A whole number and one unit of h, d, w or m (30-day months), as in `30d`. */
+  olderThan: string;
+  dryRun?: boolean;
+}
+export interface CleanResult {
+  /** The names deleted (or, with `dryRun`, that would be). */
+  deleted: string[];
+  count: number;
+}
+
+export type ExportParams = Target & { format: ExportFormat };
+export interface ExportResult {
+  content: string;
+}
+
+export interface ImportParams {
+  content: string;
+  format?: "json" | "yaml";
+  name?: string;
+}
+
+export type CompactParams = Target;
+
+export type ChatParams = Target & {
+  message: string;
+  context?: ContextRef[];
+  /** Default true: the reply streams as `atmos/chat/delta`. */
+  stream?: boolean;
+  /** Echoed in each delta so a client can tell its turns apart. */
+  token?: string | number;
+};
+export interface ChatResult {
+  sessionId: string;
+  reply: Message;
+  usage: Usage;
+  compaction?: CompactionResult;
+}
+
+export interface ProviderInfo {
+  name: string;
+  model: string;
+  /** False, with a `reason`, when the provider's key variable is unset. */
+  configured: boolean;
+  reason?: string;
+}
+export interface ProvidersResult {
+  default: string;
+  providers: ProviderInfo[];
+}
+
+export interface SkillInfo {
+  name: string;
+  displayName: string;
+  description: string;
+}
+export interface SkillsResult {
+  default: string;
+  skills: SkillInfo[];
+}
+
+export interface StatusResult {
+  projectRoot: string;
+  configPath: string | null;
+  databasePath: string;
+  sessionsEnabled: boolean;
+  sessionCount: number;
+  schemaVersion: number;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export type NoParams = {};
+
+// ---------------------------------------------------------------------------
+// Requests
+
+export const SessionCreate = new RequestType<CreateParams, CreateResult, void>("atmos/session/create");
+export const SessionResume = new RequestType<ResumeParams, ResumeResult, void>("atmos/session/resume");
+export const SessionMessages = new RequestType<MessagesParams, MessagesResult, void>("atmos/session/messages");
+export const SessionList = new RequestType<ListParams, ListResult, void>("atmos/session/list");
+export const SessionRename = new RequestType<RenameParams, Session, void>("atmos/session/rename");
+export const SessionUpdate = new RequestType<UpdateParams, Session, void>("atmos/session/update");
+export const SessionDelete = new RequestType<DeleteParams, DeleteResult, void>("atmos/session/delete");
+export const SessionClean = new RequestType<CleanParams, CleanResult, void>("atmos/session/clean");
+export const SessionExport = new RequestType<ExportParams, ExportResult, void>("atmos/session/export");
+export const SessionImport = new RequestType<ImportParams, CreateResult, void>("atmos/session/import");
+export const SessionCompact = new RequestType<CompactParams, CompactionResult, void>("atmos/session/compact");
+export const Chat = new RequestType<ChatParams, ChatResult, void>("atmos/chat");
+export const ProvidersList = new RequestType<NoParams, ProvidersResult, void>("atmos/providers/list");
+export const SkillsList = new RequestType<NoParams, SkillsResult, void>("atmos/skills/list");
+export const Status = new RequestType<NoParams, StatusResult, void>("atmos/status");
+
+/** Every request method, as the server lists them in `capabilities.experimental.atmos.methods`. */
+export const METHODS: readonly string[] = [
+  SessionCreate,
+  SessionResume,
+  SessionMessages,
+  SessionList,
+  SessionRename,
+  SessionUpdate,
+  SessionDelete,
+  SessionClean,
+  SessionExport,
+  SessionImport,
+  SessionCompact,
+  Chat,
+  ProvidersList,
+  SkillsList,
+  Status,
+].map((t) => t.method);
+
+// ---------------------------------------------------------------------------
+// Notifications (server → client)
+
+export interface ChatDeltaParams {
+  sessionId: string;
+  token?: string | number;
+  /** 0, 1, 2, … in order. */
+  index: number;
+  text: string;
+}
+
+export type CompactStage = "starting" | "summarizing" | "completed" | "failed";
+export interface CompactStatusParams {
+  sessionId: string;
+  stage: CompactStage;
+  messageCount: number;
+  estimatedSavings: number;
+  error?: string;
+}
+
+export type SessionsChangedReason =
+  | "chat"
+  | "created"
+  | "renamed"
+  | "deleted"
+  | "updated"
+  | "cleaned"
+  | "imported"
+  | "evicted";
+export interface SessionsChangedParams {
+  reason: SessionsChangedReason;
+  sessionId?: string;
+  name?: string;
+}
+
+export const ChatDelta = new NotificationType<ChatDeltaParams>("atmos/chat/delta");
+export const CompactStatus = new NotificationType<CompactStatusParams>("atmos/compact/status");
+export const SessionsChanged = new NotificationType<SessionsChangedParams>("atmos/sessions/changed");
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/** `error.code` values: JSON-RPC's and the server's own (1001–1011). */
+export enum ErrorCodes {
+  ParseError = -32700,
+  InvalidRequest = -32600,
+  MethodNotFound = -32601,
+  InvalidParams = -32602,
+  InternalError = -32603,
+  ServerNotInitialized = -32002,
+  RequestCancelled = -32800,
+  SessionNotFound = 1001,
+  SessionExists = 1002,
+  InvalidName = 1003,
+  SessionsDisabled = 1004,
+  ProviderError = 1005,
+  ProviderNotConfigured = 1006,
+  StorageError = 1007,
+  InvalidDuration = 1008,
+  Busy = 1009,
+  ConfigInvalid = 1010,
+  InvalidImport = 1011,
+}
+
+/** `error.data` of the server's errors; `kind` names the error for 1001–1011. */
+export interface ErrorData {
+  kind?:
+    | "sessionNotFound"
+    | "sessionExists"
+    | "invalidName"
+    | "sessionsDisabled"
+    | "providerError"
+    | "providerNotConfigured"
+    | "storageError"
+    | "invalidDuration"
+    | "busy"
+    | "configInvalid"
+    | "invalidImport";
+  /** -32602: the offending parameter's path. */
+  field?: string;
+  name?: string;
+  id?: string;
+  rule?: string;
+  configPath?: string;
+  provider?: string;
+  status?: number;
+  retryable?: boolean;
+  retryAfterMs?: number;
+  missing?: string;
+  path?: string;
+  hint?: string;
+  value?: unknown;
+  sessionId?: string;
+  key?: string;
+  format?: string;
+  reason?: string;
+}
