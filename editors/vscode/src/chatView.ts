@@ -9,8 +9,9 @@ import * as vscode from "vscode";
 import type { AtmosClient, ClientManager } from "./client";
 import type { ErrorReporter } from "./errors";
 import { describeError, errorCode, isCancelled, UserError } from "./errorInfo";
-import { ErrorCodes, type ContextRef, type Message, type Session, type Target } from "./protocol";
+import { type ContextRef, type Message, type Session, type Target } from "./protocol";
 import { estimateTokens, groupTranscript, type Entry } from "./transcript";
+import { isAboutSession, StoredWaiter, userMessageKept } from "./turns";
 import type { ChatHeader, ChatState, FromWebview, InlineError, PendingTurn, SessionOption, ToWebview } from "./webviewMessages";
 
 interface Turn {
@@ -20,6 +21,10 @@ interface Turn {
   cancelled: boolean;
   /** The server already said the turn is stored (`atmos/sessions/changed`, `chat`). */
   stored: boolean;
+  /** The `atmos/chat` request went out (before that, nothing is stored). */
+  chatSent: boolean;
+  /** Settles when `send` has finished with this turn. */
+  done: Promise<void>;
 }
 
 /** How long to wait for the server to say a stopped turn is stored before reloading anyway. */
@@ -48,8 +53,14 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private loading = false;
   private turn?: Turn;
   private turnCount = 0;
-  /** A stopped turn waiting for `atmos/sessions/changed` (`chat`) before reloading. */
-  private awaitingStored?: { sessionId: string; timer: NodeJS.Timeout };
+  /** Stopped turns waiting for `atmos/sessions/changed` (`chat`) before reloading. */
+  private readonly stored = new StoredWaiter();
+  /** Settles once a stopped turn is stored and the view reloaded: the next turn waits for it. */
+  private afterStop?: Promise<void>;
+  /** Bumped by each `open`: an older one that finishes late does not win. */
+  private openCount = 0;
+  /** The listeners of the current webview, disposed with it. */
+  private viewDisposables: vscode.Disposable[] = [];
   private readonly disposables: vscode.Disposable[] = [];
   private readonly stateChanged = new vscode.EventEmitter<void>();
   /** The current session changed (or its turn started or ended). */
@@ -70,27 +81,26 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         this.post({ type: "delta", text: params.text });
       }),
       clients.onSessionsChanged(({ client, params }) => {
-        if (client !== this.client) {
+        // A stopped turn (perhaps of a session no longer shown) is stored now.
+        if (params.reason === "chat" && params.sessionId !== undefined && this.stored.notify(params.sessionId)) {
+          return;
+        }
+        // With no session chosen yet, the dropdown lists the active folder's project.
+        const mine = this.client
+          ? client === this.client
+          : client.folder?.uri.toString() === this.clients.activeFolder()?.uri.toString();
+        if (!mine) {
           return;
         }
         void this.refreshSessionList();
         const current = this.session;
-        if (!current) {
-          return;
-        }
-        const isCurrent =
-          params.sessionId === current.id || (params.sessionId === undefined && params.name === current.name);
-        if (!isCurrent) {
+        if (!current || !isAboutSession(params, current)) {
           return;
         }
         switch (params.reason) {
           case "chat":
             if (this.turn?.sessionId === current.id) {
               this.turn.stored = true;
-            } else if (this.awaitingStored?.sessionId === current.id) {
-              clearTimeout(this.awaitingStored.timer);
-              this.awaitingStored = undefined;
-              void this.reload();
             } else if (!this.turn) {
               void this.reload();
             }
@@ -109,6 +119,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
           case "deleted":
           case "evicted":
           case "cleaned":
+            this.stop();
             this.clearSession();
             this.errors = [{ message: `The session '${current.name}' was deleted; the next message starts a new one` }];
             this.push();
@@ -130,6 +141,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         }
       }),
       clients.onRestarted(() => {
+        if (this.client && !this.client.isDisposed) {
+          // Another folder's server went away (a folder was removed): this one is fine.
+          void this.refreshSessionList();
+          return;
+        }
         this.stop();
         this.client = undefined;
         this.clearSession();
@@ -154,13 +170,25 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     const media = vscode.Uri.joinPath(this.extensionUri, "media");
     view.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
     view.webview.html = this.html(view.webview);
-    view.webview.onDidReceiveMessage((m: FromWebview) => void this.onMessage(m), undefined, this.disposables);
-    view.onDidDispose(() => {
-      if (this.view === view) {
-        this.view = undefined;
-        this.ready = false;
-      }
-    });
+    for (const d of this.viewDisposables) {
+      d.dispose();
+    }
+    const disposables: vscode.Disposable[] = [];
+    this.viewDisposables = disposables;
+    view.webview.onDidReceiveMessage((m: FromWebview) => void this.onMessage(m), undefined, disposables);
+    view.onDidDispose(
+      () => {
+        for (const d of disposables) {
+          d.dispose();
+        }
+        if (this.view === view) {
+          this.view = undefined;
+          this.ready = false;
+        }
+      },
+      undefined,
+      disposables,
+    );
   }
 
   /** Shows the chat view (resolving it if needed). */
@@ -334,20 +362,28 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     if (this.turn) {
       this.stop();
     }
-    this.client = client;
+    const opening = ++this.openCount;
     this.errors = [];
     this.loading = true;
     this.push();
     try {
       const { session } = await client.api.resumeSession({ ...target, limit: 1 });
+      if (opening !== this.openCount) {
+        return; // another session was chosen meanwhile
+      }
+      this.client = client;
       this.session = session;
       this.pending = undefined;
       await this.reload();
     } catch (e) {
-      this.showError(e, "opening the session");
+      if (opening === this.openCount) {
+        this.showError(e, "opening the session");
+      }
     } finally {
-      this.loading = false;
-      this.push();
+      if (opening === this.openCount) {
+        this.loading = false;
+        this.push();
+      }
     }
   }
 
@@ -407,7 +443,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   /** The names in the session dropdown. */
   async refreshSessionList(): Promise<void> {
     try {
-      const client = this.clientOrActive();
+      // Without a session, the active folder's project (not pinned: the next message picks it then).
+      const client = this.client ?? this.clients.get();
       const { sessions } = await client.api.listSessions({ limit: 200 });
       this.sessions = sessions.map((s) => ({ id: s.id, name: s.name }));
     } catch (e) {
@@ -485,42 +522,75 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     if (message === "") {
       return;
     }
-    if (this.turn) {
-      this.showError(new UserError("A reply is still streaming: stop it first"));
-      return;
+    // A stopped turn ends when the server answers -32800, and its session is free
+    // once the partial is stored (`atmos/sessions/changed`, `chat`): wait for both
+    // instead of refusing the message or getting 1009.
+    if (this.turn?.cancelled) {
+      await this.turn.done;
     }
-    if (this.awaitingStored) {
-      clearTimeout(this.awaitingStored.timer);
-      this.awaitingStored = undefined;
+    if (this.afterStop) {
+      await this.afterStop;
+    }
+    if (this.turn) {
+      this.showError(new UserError("A reply is still streaming: press Stop (or wait for it), then send again"));
+      this.post({ type: "restoreInput", text: message });
+      return;
     }
     this.errors = [];
     this.pending = { user: message, contextLabel, reply: "", streaming: true, interrupted: false };
     const cts = new vscode.CancellationTokenSource();
-    const turn: Turn = { cts, token: `vscode-${++this.turnCount}-${Date.now()}`, sessionId: "", cancelled: false, stored: false };
+    let finished!: () => void;
+    const turn: Turn = {
+      cts,
+      token: `vscode-${++this.turnCount}-${Date.now()}`,
+      sessionId: "",
+      cancelled: false,
+      stored: false,
+      chatSent: false,
+      done: new Promise<void>((r) => (finished = r)),
+    };
     this.turn = turn;
     this.push();
 
     let client: AtmosClient | undefined;
+    /** The view still shows the session of this turn (the user did not switch away). */
+    const shown = (): boolean => turn.sessionId !== "" && this.session?.id === turn.sessionId && this.client === client;
     try {
       client = this.clientOrActive();
       if (!this.session) {
         const { session } = await client.api.createSession(
           this.nextChosen ? { provider: this.next.provider, model: this.next.model, skill: this.next.skill } : {},
         );
+        void this.refreshSessionList();
+        if (turn.cancelled) {
+          // Stopped while the session was created: keep it unless another one is shown now.
+          if (this.session === undefined && this.client === client) {
+            this.session = session;
+            this.nextChosen = false;
+          }
+          throw new vscode.CancellationError();
+        }
         this.session = session;
         this.nextChosen = false;
-        void this.refreshSessionList();
       }
-      turn.sessionId = this.session.id;
       if (turn.cancelled) {
         throw new vscode.CancellationError();
       }
+      turn.sessionId = this.session.id;
+      turn.chatSent = true;
       const result = await client.api.chat(
         { id: this.session.id, message, context, token: turn.token },
         cts.token,
       );
       this.turn = undefined;
-      this.pending = { ...this.pending, reply: result.reply.content, streaming: false };
+      if (!shown()) {
+        // Another session (or a new chat) is shown now: the reply is stored, not shown here.
+        this.push();
+        return;
+      }
+      if (this.pending) {
+        this.pending = { ...this.pending, reply: result.reply.content, streaming: false };
+      }
       this.push();
       if (result.compaction?.compacted) {
         await this.reload(); // messages were archived under a new summary
@@ -536,37 +606,57 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       this.push();
     } catch (e) {
       this.turn = undefined;
-      if (this.pending) {
-        this.pending = { ...this.pending, streaming: false, interrupted: this.pending.reply !== "" };
-      }
-      if (isCancelled(e) || e instanceof vscode.CancellationError || turn.cancelled) {
+      const cancelled = isCancelled(e) || e instanceof vscode.CancellationError || turn.cancelled;
+      if (cancelled && !turn.chatSent) {
+        // Stopped before the message went out: nothing was stored, give the text back.
+        if (this.pending?.user === message && this.pending.streaming) {
+          this.pending = undefined;
+          this.post({ type: "restoreInput", text: message });
+        }
+        this.push();
+      } else if (cancelled) {
         // The partial reply stays; the server stores it as interrupted and
         // then says so (`atmos/sessions/changed`, reason `chat`).
+        if (shown() && this.pending) {
+          this.pending = { ...this.pending, streaming: false, interrupted: this.pending.reply !== "" };
+        }
         this.push();
         if (turn.stored) {
-          await this.reload();
-        } else if (turn.sessionId) {
-          this.awaitingStored = {
-            sessionId: turn.sessionId,
-            timer: setTimeout(() => {
-              this.awaitingStored = undefined;
-              void this.reload();
-            }, STORED_TIMEOUT_MS),
-          };
+          if (shown()) {
+            await this.reload();
+          }
+        } else {
+          const sessionId = turn.sessionId;
+          const after = this.stored.wait(sessionId, STORED_TIMEOUT_MS).then(async () => {
+            if (this.session?.id === sessionId) {
+              await this.reload();
+            }
+          });
+          this.afterStop = after;
+          void after.finally(() => {
+            if (this.afterStop === after) {
+              this.afterStop = undefined;
+            }
+          });
         }
       } else {
         this.showError(e, "chat");
-        const stored = this.session !== undefined && errorCode(e) !== ErrorCodes.ProviderNotConfigured;
-        await this.reload();
-        this.pending = undefined;
-        this.push();
-        if (!stored) {
-          // Nothing was stored: give the text back to edit and send again.
-          this.post({ type: "restoreInput", text: message });
+        if (shown() || (turn.sessionId === "" && this.session === undefined)) {
+          const kept = userMessageKept(errorCode(e), turn.stored);
+          if (this.session) {
+            await this.reload();
+          }
+          this.pending = undefined;
+          this.push();
+          if (!kept) {
+            // Nothing was stored: give the text back to edit and send again.
+            this.post({ type: "restoreInput", text: message });
+          }
         }
       }
     } finally {
       cts.dispose();
+      finished();
     }
   }
 
@@ -628,10 +718,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 
   dispose(): void {
     this.stop();
-    if (this.awaitingStored) {
-      clearTimeout(this.awaitingStored.timer);
-    }
-    for (const d of this.disposables) {
+    this.stored.dispose();
+    for (const d of [...this.disposables, ...this.viewDisposables]) {
       d.dispose();
     }
     this.stateChanged.dispose();

@@ -115,6 +115,11 @@ export class AtmosClient implements vscode.Disposable {
     this.output.appendLine(`[atmos] ${command} ai serve (in ${cwd}${configPath ? `, config ${configPath}` : ""})`);
   }
 
+  /** Stopped for good (settings changed, folder removed): a new client replaces it. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
   /** A name for messages: the folder's. */
   get label(): string {
     return this.folder?.name ?? "no folder";

@@ -86,6 +86,13 @@ export function isCancelled(e: unknown): boolean {
   return errorCode(e) === ErrorCodes.RequestCancelled;
 }
 
+/**
+ * vscode-jsonrpc's own codes for a connection that broke (-32099 write error,
+ * -32098 read error, -32097 pending response rejected, -32096 inactive): the
+ * server never answered.
+ */
+const CONNECTION_ERRORS = { min: -32099, max: -32096 } as const;
+
 /** Turns any failure into what the user sees. */
 export function describeError(e: unknown): ErrorInfo {
   if (e instanceof BinaryMissingError) {
@@ -111,6 +118,14 @@ export function describeError(e: unknown): ErrorInfo {
     code: e.code,
     cancelled: false,
   });
+  if (e.code >= CONNECTION_ERRORS.min && e.code <= CONNECTION_ERRORS.max) {
+    return {
+      message: `The atmos server stopped or cannot be reached (${message}): see the Atmos output for why; the next request starts it again`,
+      actions: ["showOutput"],
+      code: e.code,
+      cancelled: false,
+    };
+  }
   switch (e.code) {
     case ErrorCodes.RequestCancelled:
       return { message: "The request was cancelled", actions: [], code: e.code, cancelled: true };

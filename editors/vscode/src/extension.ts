@@ -299,10 +299,10 @@ export function activate(context: vscode.ExtensionContext): void {
       valueSelection: [0, it.session.name.length],
       validateInput: (v) => (v.trim() === "" ? "Give a name" : undefined),
     });
-    if (newName === undefined || newName === it.session.name) {
+    if (newName === undefined || newName.trim() === it.session.name) {
       return;
     }
-    await it.client.api.renameSession({ id: it.session.id, newName });
+    await it.client.api.renameSession({ id: it.session.id, newName: newName.trim() });
     sessions.refresh();
   });
 

@@ -38,6 +38,17 @@ describe("describeError", () => {
     assert.equal(describeError(new ResponseError(ErrorCodes.RequestCancelled, "cancelled")).cancelled, true);
   });
 
+  it("says the server stopped when the connection broke, and where to look", () => {
+    const info = describeError(
+      new ResponseError(-32097, "Pending response rejected since connection got disposed"),
+    );
+    assert.match(info.message, /atmos server stopped/);
+    assert.match(info.message, /Atmos output/);
+    assert.match(info.message, /next request starts it again/);
+    assert.deepEqual(info.actions, ["showOutput"]);
+    assert.equal(info.cancelled, false);
+  });
+
   it("says how to install a missing binary", () => {
     const info = describeError(new BinaryMissingError("atmos", "not found on PATH"));
     assert.match(info.message, /cargo install --path cli/);
