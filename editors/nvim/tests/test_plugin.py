@@ -90,6 +90,20 @@ def test_cancel_keeps_the_partial_reply_marked_interrupted(nvim, fake, project):
     nvim.wait(f"table.concat(vim.api.nvim_buf_get_lines({CHAT}.buf, 0, -1, false), '\\n'):find('interrupted', 1, true) ~= nil")
     assert any("stopped" in n["msg"] for n in nvim.notes())
 
+    # Stop, then send at once: the message waits for the stopped turn to be stored
+    # instead of failing as busy.
+    fake.reply([f"more{i} " for i in range(30)], delay_ms=300)
+    nvim.type_and_send("another long one")
+    nvim.wait(f"{CHAT}.reply_text:find('more0', 1, true) ~= nil")
+    nvim.n.input("<C-c>")
+    nvim.type_and_send("short question")
+    nvim.wait("require('atmos.chat').current.messages[#require('atmos.chat').current.messages].content == 'echo: short question'",
+              what="the queued message's reply")
+    errs, _ = nvim.errors()
+    assert errs == [], errs
+    roles = [(m["role"], m.get("interrupted", False)) for m in project.export("slow")["messages"]]
+    assert roles[-4:] == [("user", False), ("assistant", True), ("user", False), ("assistant", False)], roles
+
 
 def test_sessions_picker_opens_renames_and_deletes(nvim, project):
     project.atmos("ai", "sessions", "create", "alpha")

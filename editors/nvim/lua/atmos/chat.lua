@@ -23,6 +23,8 @@ local codes = client.errors
 ---@field reply_text string        what has streamed so far
 ---@field status? string           shown in the winbar (replying…, compacting…)
 ---@field deleted? boolean
+---@field stopping? boolean      a stopped turn the server has not stored yet
+---@field queued? table          `{ text, context }` sent once it has
 
 ---@type atmos.Chat[]
 local chats = {}
@@ -228,7 +230,8 @@ end
 
 --- Reloads a chat's session and transcript from the server.
 ---@param c atmos.Chat
-function M.reload(c)
+---@param cb? fun()  runs once the transcript is redrawn
+function M.reload(c, cb)
   client.session_resume(
     c.root,
     { id = c.session.id, limit = 0 },
@@ -236,10 +239,13 @@ function M.reload(c)
       c.session = res.session
       load_all(c.root, c.session, function(messages)
         if c.request then
-          return -- a turn started meanwhile: its end reloads again
+          return -- a turn started meanwhile: what it shows stays
         end
         c.messages = messages
         redraw(c)
+        if cb then
+          cb()
+        end
       end)
     end)
   )
@@ -486,6 +492,11 @@ function M.send(c, text, context)
     util.notify("atmos: a reply is still streaming: wait for it, or stop it with :AtmosCancel", vim.log.levels.WARN)
     return false
   end
+  if c.stopping then
+    -- The server is still storing the stopped reply: send once it has (else it answers busy).
+    c.queued = { text = text, context = context }
+    return true
+  end
   if vim.trim(text) == "" then
     util.notify("atmos: type a message first", vim.log.levels.WARN)
     return false
@@ -599,6 +610,12 @@ function M.cancel(c)
   end
   client.cancel(c.request)
   c.request = nil
+  -- Until the server says the stopped turn is stored (`sessions/changed` chat), the
+  -- session is busy: a message sent meanwhile waits (at most 5 s) instead of failing.
+  c.stopping = true
+  vim.defer_fn(function()
+    M.stopped_turn_stored(c)
+  end, 5000)
   c.token = nil
   c.status = nil
   if c.reply_text ~= "" then
@@ -612,6 +629,22 @@ function M.cancel(c)
   c.reply_header = nil
   update_header(c)
   util.notify("atmos: reply stopped; what arrived is kept, marked interrupted")
+end
+
+--- The stopped turn is stored: show it as the server keeps it, then send what waited.
+---@param c atmos.Chat
+function M.stopped_turn_stored(c)
+  if not c.stopping then
+    return
+  end
+  c.stopping = false
+  local queued = c.queued
+  c.queued = nil
+  M.reload(c, function()
+    if queued then
+      M.send(c, queued.text, queued.context)
+    end
+  end)
 end
 
 -- Server notifications.
@@ -665,8 +698,10 @@ client.on(client.notifications.sessions_changed, function(p, root)
           pcall(vim.api.nvim_buf_set_name, c.input, "atmos://input/" .. p.name)
         end
         update_header(c)
+      elseif p.reason == "chat" and c.stopping then
+        M.stopped_turn_stored(c)
       elseif p.reason == "chat" and not c.request then
-        M.reload(c) -- a cancelled turn is stored now: show it as the server keeps it
+        M.reload(c)
       elseif p.reason == "updated" and not c.request then
         M.reload(c)
       end
