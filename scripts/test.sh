@@ -28,9 +28,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests"
 cargo test --workspace --locked
 
-# The editor clients run against the real binaries: build them once, here.
-step "binaries for the editor tests"
-cargo build --workspace --bins --locked
+# The editor clients run against the real binaries, the ones `cargo test` just built for its
+# own end-to-end tests (atmos for atmos-cli's, fake-provider for atmos-tests'): no second build.
 export ATMOS_BIN=$PWD/target/debug/atmos FAKE_PROVIDER_BIN=$PWD/target/debug/fake-provider
 export ATMOS_TEST_CACHE=${ATMOS_TEST_CACHE:-$HOME/.cache/atmos-ai-tests}
 

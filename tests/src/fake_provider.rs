@@ -445,6 +445,27 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, delay: Duration) -> std::io:
     Ok(())
 }
 
+/// One plain HTTP/1.1 request to `base_url` (`http://127.0.0.1:PORT`), as a test in another
+/// process would send it: the status and the body of the answer.
+pub fn http(base_url: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let addr = base_url.trim_start_matches("http://");
+    let mut c = TcpStream::connect(addr).expect("connect to the fake provider");
+    write!(
+        c,
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write the request");
+    let mut out = String::new();
+    c.read_to_string(&mut out).expect("read the answer");
+    let status = out.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
 /// The control endpoints under `/__fake/` (see the module doc).
 fn control(
     conn: &mut TcpStream,
@@ -962,28 +983,12 @@ mod tests {
         );
     }
 
-    /// One HTTP/1.1 request to the fake; the status and the body of its answer.
-    fn http(fake: &FakeProvider, method: &str, path: &str, body: &str) -> (u16, String) {
-        let mut c = TcpStream::connect(("127.0.0.1", fake.port)).unwrap();
-        write!(
-            c,
-            "{method} {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut out = String::new();
-        c.read_to_string(&mut out).unwrap();
-        let status = out[9..12].parse().unwrap();
-        let body = out
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap();
-        (status, body)
-    }
-
     #[test]
     fn control_endpoints_script_the_fake_over_http() {
         let fake = FakeProvider::start();
+        let url = fake.base_url();
+        let http =
+            |_: &FakeProvider, method: &str, path: &str, body: &str| http(&url, method, path, body);
         let chat = r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
         let (s, _) = http(
             &fake,
