@@ -387,6 +387,14 @@ function M.close(c)
   end
 end
 
+--- Shows a chat that is already open, then `cb(c)`.
+local function focus(c, cb)
+  M.show(c)
+  if cb then
+    cb(c)
+  end
+end
+
 --- Opens the chat of a session given by the server (after create or resume).
 ---@param root string
 ---@param session table
@@ -394,11 +402,7 @@ end
 function M.open_session(root, session, cb)
   local c = find(root, session.id)
   if c and alive(c) then
-    M.show(c)
-    if cb then
-      cb(c)
-    end
-    return
+    return focus(c, cb)
   end
   c = { root = root, session = session, messages = {}, folds = {}, reply_text = "" }
   table.insert(chats, c)
@@ -426,11 +430,7 @@ function M.open(name, cb)
   if name then
     for _, c in ipairs(chats) do
       if c.root == root and c.session.name == name and alive(c) then
-        M.show(c)
-        if cb then
-          cb(c)
-        end
-        return
+        return focus(c, cb)
       end
     end
     client.session_resume(

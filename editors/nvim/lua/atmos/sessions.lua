@@ -200,6 +200,22 @@ function M.clean(older_than, force)
   )
 end
 
+--- Saves settings on a chat's session (`atmos/session/update`), then says so.
+---@param c atmos.Chat
+---@param changes table
+---@param said fun(session: table): string
+local function update(c, changes, said)
+  client.session_update(
+    c.root,
+    vim.tbl_extend("force", { id = c.session.id }, changes),
+    util.on_ok(function(session)
+      c.session = session
+      chat.refresh_header(c)
+      util.notify(said(session))
+    end)
+  )
+end
+
 --- `:AtmosSkill`: picks a skill for a chat's session, saved at once.
 ---@param c atmos.Chat
 function M.pick_skill(c)
@@ -216,15 +232,9 @@ function M.pick_skill(c)
         kind = "atmos_skill",
       }, function(s)
         if s then
-          client.session_update(
-            c.root,
-            { id = c.session.id, skill = s.name },
-            util.on_ok(function(session)
-              c.session = session
-              chat.refresh_header(c)
-              util.notify(("atmos: %s now uses the %s skill"):format(session.name, session.skill))
-            end)
-          )
+          update(c, { skill = s.name }, function(session)
+            return ("atmos: %s now uses the %s skill"):format(session.name, session.skill)
+          end)
         end
       end)
     end)
@@ -259,15 +269,9 @@ function M.pick_model(c)
           if not model or vim.trim(model) == "" then
             return
           end
-          client.session_update(
-            c.root,
-            { id = c.session.id, provider = p.name, model = vim.trim(model) },
-            util.on_ok(function(session)
-              c.session = session
-              chat.refresh_header(c)
-              util.notify(("atmos: %s now talks to %s (%s)"):format(session.name, session.provider, session.model))
-            end)
-          )
+          update(c, { provider = p.name, model = vim.trim(model) }, function(session)
+            return ("atmos: %s now talks to %s (%s)"):format(session.name, session.provider, session.model)
+          end)
         end)
       end)
     end)
