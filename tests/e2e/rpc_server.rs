@@ -861,6 +861,28 @@ fn two_servers_share_one_database() {
     assert!(b.close().success());
 }
 
+/// Two servers started together on a project whose database does not exist yet: both open
+/// (create, switch to WAL, migrate) at once, and the loser of the same name gets 1002, never
+/// a storage error (SQLite does not wait for the WAL switch's lock by itself).
+#[test]
+fn two_new_servers_on_a_new_database_race_cleanly() {
+    for round in 0..10 {
+        let p = TestProject::new(SESSIONS_ON);
+        let (mut a, mut b) = (server(&p), server(&p));
+        let name = json!({"name": "first"});
+        let ia = a.send_request("atmos/session/create", name.clone());
+        let ib = b.send_request("atmos/session/create", name);
+        let (ra, rb) = (a.response(&ia), b.response(&ib));
+        let codes: Vec<i64> = [&ra, &rb]
+            .iter()
+            .filter_map(|r| r["error"]["code"].as_i64())
+            .collect();
+        assert_eq!(codes, vec![1002], "round {round}: {ra} {rb}");
+        assert!(a.shutdown().success());
+        assert!(b.shutdown().success());
+    }
+}
+
 #[test]
 fn restart_and_resume() {
     let p = TestProject::new(SESSIONS_ON);

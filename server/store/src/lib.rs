@@ -76,13 +76,15 @@ impl Store {
 
     fn init(mut conn: Connection, path: PathBuf, target: u32) -> Result<Store> {
         let map = |e| error::classify(&path, e);
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(map)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(map)?;
         // The first statement that reads the file: a file that is not a
-        // database fails here, and is reported as corrupt.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(map)?;
+        // database fails here, and is reported as corrupt. Switching a new
+        // file to WAL takes a lock that the busy timeout does not wait for
+        // (SQLite answers SQLITE_BUSY at once while another connection
+        // switches it), so this step waits for its turn here.
+        let mode: String =
+            retry_while_busy(|| conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)))
+                .map_err(map)?;
         if mode != "wal" && mode != "memory" {
             tracing::warn!(%mode, "could not switch the session database to WAL");
         }
@@ -146,6 +148,28 @@ impl Store {
 }
 
 const SCHEMA_VERSION_TARGET: u32 = schema::SCHEMA_VERSION;
+
+/// How long a statement waits for another connection's lock before failing as locked.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs `f` again while SQLite answers "busy", for at most [`BUSY_TIMEOUT`]: for the few
+/// statements whose locks SQLite's own busy handler does not wait for.
+fn retry_while_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = std::time::Duration::from_millis(2);
+    loop {
+        match f() {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
 
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> Result<()> {

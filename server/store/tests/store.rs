@@ -506,3 +506,30 @@ fn a_database_from_a_newer_atmos_is_refused() {
         })
     ));
 }
+
+/// Several processes opening a brand-new database at once (two editor servers started
+/// together, a server and the CLI): every open waits its turn, none fails as locked.
+/// Switching the new file to WAL takes a lock that SQLite's busy timeout does not wait
+/// for, so the store retries that step itself.
+#[test]
+fn opening_a_new_database_from_many_connections_at_once_never_fails_as_locked() {
+    for round in 0..40 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sessions").join("sessions.db");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut store = Store::open(&path)?;
+                    store.create_session(&new_session(&format!("s{i}")), 0)
+                })
+            })
+            .collect();
+        for h in handles {
+            let result = h.join().unwrap();
+            assert!(result.is_ok(), "round {round}: {:?}", result.err());
+        }
+    }
+}
