@@ -88,8 +88,11 @@ impl Store {
         if mode != "wal" && mode != "memory" {
             tracing::warn!(%mode, "could not switch the session database to WAL");
         }
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-            .map_err(map)?;
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -{};",
+            PAGE_CACHE_KIB
+        ))
+        .map_err(map)?;
         let found = schema::version(&conn).map_err(map)?;
         if found > schema::SCHEMA_VERSION {
             return Err(StoreError::Database {
@@ -148,6 +151,12 @@ impl Store {
 }
 
 const SCHEMA_VERSION_TARGET: u32 = schema::SCHEMA_VERSION;
+
+/// SQLite's page cache per connection, in KiB. A turn reads O(window) rows through indexes
+/// and a listing reads the session rows, so 1 MiB holds what is hot; SQLite's default (2 MiB)
+/// only fills as the database grows, which showed as a long-running server's memory rising
+/// with every turn until the database passed that size.
+const PAGE_CACHE_KIB: u32 = 1024;
 
 /// How long a statement waits for another connection's lock before failing as locked.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

@@ -533,3 +533,15 @@ fn opening_a_new_database_from_many_connections_at_once_never_fails_as_locked() 
         }
     }
 }
+
+/// The page cache is bounded explicitly (a long-running server's memory must not grow with
+/// the database): what `Store::open` sets is what SQLite uses.
+#[test]
+fn the_page_cache_is_bounded() {
+    let (_dir, store) = open();
+    let kib: i64 = store
+        .connection()
+        .query_row("PRAGMA cache_size", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kib, -1024, "a negative cache_size is KiB");
+}

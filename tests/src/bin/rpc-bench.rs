@@ -6,7 +6,7 @@
 //! 2. the latency the server adds between the fake provider writing a delta
 //!    and this process reading the matching `atmos/chat/delta` notification
 //!    (both clocks are this process's, so the two instants subtract);
-//! 3. the server's VmRSS and VmHWM idle after `initialize` and over 1,000
+//! 3. the server's VmRSS and VmHWM idle after `initialize` and over 10,000
 //!    chat turns.
 //!
 //! Everything runs on 127.0.0.1 in throwaway projects. Every loop is bounded in
@@ -43,7 +43,7 @@ const DELTA_DELAY: Duration = Duration::from_millis(20);
 const DELTA_TURNS: usize = 50;
 const DELTAS_PER_TURN: usize = 5;
 
-const MEMORY_TURNS: usize = 1_000;
+const MEMORY_TURNS: usize = 10_000;
 const MEMORY_SESSIONS: usize = 10;
 
 type Res<T> = Result<T, String>;
@@ -287,7 +287,7 @@ fn bench_memory(atmos: &str) -> Res<Vec<(String, u64, u64)>> {
     }
     // Turn t goes to session t % 10; a session gets its next turn only once
     // its previous one has been answered.
-    let checkpoints = [100, 250, 500, 750, MEMORY_TURNS];
+    let checkpoints = [100, 1_000, 2_500, 5_000, 7_500, MEMORY_TURNS];
     let mut in_flight: Vec<Option<Value>> = vec![None; MEMORY_SESSIONS];
     let mut sent = 0usize;
     let mut done = 0usize;
