@@ -3,14 +3,13 @@
 //! Streaming is server-sent events: `message_start` (input tokens), `content_block_delta`
 //! (text), `message_delta` (output tokens, stop reason), `message_stop`, `ping`, `error`.
 
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use crate::http::{Acc, Transport, drive_sse, json_error_text, parse_chunk, u64_at};
 use crate::registry::{
     ANTHROPIC_DEFAULT_MAX_TOKENS, ProviderKind, ProviderSettings, base_url, read_key,
 };
-use crate::{ChatRequest, Completion, Provider, ProviderError, Role, StreamEvent, merged_system};
+use crate::{ChatRequest, Completion, ProviderError, Role, StreamEvent, Wire, merged_system};
 
 /// The API version header this module speaks.
 pub(crate) const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -40,6 +39,16 @@ impl Anthropic {
             key,
             max_tokens: settings.max_tokens.unwrap_or(ANTHROPIC_DEFAULT_MAX_TOKENS),
         })
+    }
+}
+
+impl Wire for Anthropic {
+    fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Anthropic
     }
 
     async fn run(
@@ -154,24 +163,6 @@ fn on_event(
         _ => {} // ping, content_block_start/stop, and event types added later
     }
     Ok(())
-}
-
-impl Provider for Anthropic {
-    fn name(&self) -> &str {
-        &self.transport.name
-    }
-
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Anthropic
-    }
-
-    fn chat<'a>(
-        &'a self,
-        req: &'a ChatRequest,
-        sink: &'a mut (dyn FnMut(StreamEvent) + Send),
-    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        Box::pin(self.run(req, sink))
-    }
 }
 
 #[cfg(test)]

@@ -15,14 +15,13 @@ use aws_smithy_eventstream::frame::{DecodedFrame, MessageFrameDecoder};
 use aws_smithy_types::event_stream::Message;
 use bytes::BytesMut;
 use futures::StreamExt;
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use crate::http::{Acc, Transport, parse_chunk, u64_at};
 use crate::registry::{
     BEDROCK_DEFAULT_REGION, ProviderKind, ProviderSettings, defaults, env_nonempty,
 };
-use crate::{ChatRequest, Completion, Provider, ProviderError, Role, StreamEvent, merged_system};
+use crate::{ChatRequest, Completion, ProviderError, Role, StreamEvent, Wire, merged_system};
 
 /// The variable a Bedrock API key is read from when `api_key_env` is not set.
 pub const BEDROCK_BEARER_ENV: &str = "AWS_BEARER_TOKEN_BEDROCK";
@@ -120,6 +119,16 @@ impl Bedrock {
             }
         }
         Ok(builder)
+    }
+}
+
+impl Wire for Bedrock {
+    fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Bedrock
     }
 
     async fn run(
@@ -403,24 +412,6 @@ pub(crate) fn credentials_present(api_key_env: Option<&str>) -> Result<(), Strin
             Ok(())
         }
         None => Err(MISSING.to_string()),
-    }
-}
-
-impl Provider for Bedrock {
-    fn name(&self) -> &str {
-        &self.transport.name
-    }
-
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Bedrock
-    }
-
-    fn chat<'a>(
-        &'a self,
-        req: &'a ChatRequest,
-        sink: &'a mut (dyn FnMut(StreamEvent) + Send),
-    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        Box::pin(self.run(req, sink))
     }
 }
 

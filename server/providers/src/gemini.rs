@@ -4,12 +4,11 @@
 //! `systemInstruction`; roles `user` and `model`; `generationConfig.maxOutputTokens`; usage in
 //! `usageMetadata` (`promptTokenCount`, `candidatesTokenCount`).
 
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use crate::http::{Acc, Transport, drive_sse, json_error_text, parse_chunk, u64_at};
 use crate::registry::{ProviderKind, ProviderSettings, base_url, read_key};
-use crate::{ChatRequest, Completion, Provider, ProviderError, Role, StreamEvent, merged_system};
+use crate::{ChatRequest, Completion, ProviderError, Role, StreamEvent, Wire, merged_system};
 
 /// A provider speaking the Gemini API.
 pub(crate) struct Gemini {
@@ -36,6 +35,16 @@ impl Gemini {
             key,
             max_tokens: settings.max_tokens,
         })
+    }
+}
+
+impl Wire for Gemini {
+    fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Gemini
     }
 
     async fn run(
@@ -148,24 +157,6 @@ fn on_response(
         acc.output_tokens = u64_at(u, "/candidatesTokenCount").or(acc.output_tokens);
     }
     Ok(())
-}
-
-impl Provider for Gemini {
-    fn name(&self) -> &str {
-        &self.transport.name
-    }
-
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Gemini
-    }
-
-    fn chat<'a>(
-        &'a self,
-        req: &'a ChatRequest,
-        sink: &'a mut (dyn FnMut(StreamEvent) + Send),
-    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        Box::pin(self.run(req, sink))
-    }
 }
 
 #[cfg(test)]

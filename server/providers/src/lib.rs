@@ -127,6 +127,41 @@ pub trait Provider: Send + Sync {
     ) -> BoxFuture<'a, Result<Completion, ProviderError>>;
 }
 
+/// One wire protocol's client: what each provider module writes. [`Provider`] is implemented
+/// once, for all of them, on top of it.
+pub(crate) trait Wire: Send + Sync {
+    /// The HTTP client, the config name and the retry policy.
+    fn transport(&self) -> &http::Transport;
+
+    /// Which wire protocol and defaults it uses.
+    fn kind(&self) -> ProviderKind;
+
+    /// One reply, as [`Provider::chat`] describes.
+    fn run(
+        &self,
+        req: &ChatRequest,
+        sink: &mut (dyn FnMut(StreamEvent) + Send),
+    ) -> impl std::future::Future<Output = Result<Completion, ProviderError>> + Send;
+}
+
+impl<W: Wire> Provider for W {
+    fn name(&self) -> &str {
+        &self.transport().name
+    }
+
+    fn kind(&self) -> ProviderKind {
+        Wire::kind(self)
+    }
+
+    fn chat<'a>(
+        &'a self,
+        req: &'a ChatRequest,
+        sink: &'a mut (dyn FnMut(StreamEvent) + Send),
+    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
+        Box::pin(self.run(req, sink))
+    }
+}
+
 /// The system prompt for providers with one native system field: `req.system` followed by
 /// the text of any [`Role::System`] messages, separated by blank lines. `None` when empty.
 pub(crate) fn merged_system(req: &ChatRequest) -> Option<String> {

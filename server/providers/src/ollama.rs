@@ -4,12 +4,11 @@
 //! `prompt_eval_count` and `eval_count`; an `error` field reports a failure.
 
 use futures::StreamExt;
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use crate::http::{Acc, Transport, parse_chunk, u64_at};
 use crate::registry::{ProviderKind, ProviderSettings, base_url};
-use crate::{ChatRequest, Completion, Provider, ProviderError, Role, StreamEvent};
+use crate::{ChatRequest, Completion, ProviderError, StreamEvent, Wire};
 
 /// A provider speaking Ollama's `/api/chat`.
 pub(crate) struct Ollama {
@@ -28,6 +27,16 @@ impl Ollama {
             url: format!("{}/api/chat", base_url(settings)),
             max_tokens: settings.max_tokens,
         })
+    }
+}
+
+impl Wire for Ollama {
+    fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Ollama
     }
 
     async fn run(
@@ -83,18 +92,7 @@ impl Ollama {
 
 /// The request body for `req`.
 pub(crate) fn request_body(req: &ChatRequest, default_max: Option<u32>) -> Value {
-    let mut messages = Vec::with_capacity(req.messages.len() + 1);
-    if let Some(system) = req.system.as_deref().filter(|s| !s.is_empty()) {
-        messages.push(json!({"role": "system", "content": system}));
-    }
-    for m in &req.messages {
-        let role = match m.role {
-            Role::System => "system",
-            Role::User => "user",
-            Role::Assistant => "assistant",
-        };
-        messages.push(json!({"role": role, "content": m.content}));
-    }
+    let messages = crate::openai::messages(req);
     let mut body = json!({"model": req.model, "messages": messages, "stream": req.stream});
     if let Some(max) = req.max_tokens.or(default_max) {
         body["options"] = json!({"num_predict": max});
@@ -131,24 +129,6 @@ fn on_line(
     Ok(())
 }
 
-impl Provider for Ollama {
-    fn name(&self) -> &str {
-        &self.transport.name
-    }
-
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Ollama
-    }
-
-    fn chat<'a>(
-        &'a self,
-        req: &'a ChatRequest,
-        sink: &'a mut (dyn FnMut(StreamEvent) + Send),
-    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        Box::pin(self.run(req, sink))
-    }
-}
-
 /// Whether an Ollama server answers at `base` (`GET /api/tags`) within
 /// `timeout`. Used to pick a default provider when no key is set; never fails.
 pub async fn answers(base: &str, timeout: std::time::Duration) -> bool {
@@ -167,7 +147,7 @@ pub async fn answers(base: &str, timeout: std::time::Duration) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ChatMessage;
+    use crate::{ChatMessage, Role};
 
     #[test]
     fn body_has_system_message_and_num_predict() {

@@ -5,12 +5,11 @@
 //! OpenAI-compatible server (LM Studio, vLLM, llama.cpp, OpenRouter, LiteLLM) use this module
 //! with their own URL and auth header.
 
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use crate::http::{Acc, Transport, drive_sse, parse_chunk, u64_at};
 use crate::registry::{ProviderKind, ProviderSettings, base_url, defaults, read_key};
-use crate::{ChatRequest, Completion, Provider, ProviderError, Role, StreamEvent};
+use crate::{ChatRequest, Completion, ProviderError, Role, StreamEvent, Wire};
 
 /// A provider speaking Chat Completions.
 pub(crate) struct OpenAiCompatible {
@@ -74,6 +73,16 @@ impl OpenAiCompatible {
             max_tokens: settings.max_tokens,
         })
     }
+}
+
+impl Wire for OpenAiCompatible {
+    fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    fn kind(&self) -> ProviderKind {
+        self.kind
+    }
 
     async fn run(
         &self,
@@ -104,11 +113,9 @@ impl OpenAiCompatible {
 }
 
 /// The request body for `req`.
-pub(crate) fn request_body(
-    req: &ChatRequest,
-    default_max: Option<u32>,
-    token_field: &str,
-) -> Value {
+/// The conversation as `[{role, content}]` with the system prompt as the first `system`
+/// message: the shape of Chat Completions, which Ollama's `/api/chat` shares.
+pub(crate) fn messages(req: &ChatRequest) -> Vec<Value> {
     let mut messages = Vec::with_capacity(req.messages.len() + 1);
     if let Some(system) = req.system.as_deref().filter(|s| !s.is_empty()) {
         messages.push(json!({"role": "system", "content": system}));
@@ -121,7 +128,15 @@ pub(crate) fn request_body(
         };
         messages.push(json!({"role": role, "content": m.content}));
     }
-    let mut body = json!({"model": req.model, "messages": messages, "stream": req.stream});
+    messages
+}
+
+pub(crate) fn request_body(
+    req: &ChatRequest,
+    default_max: Option<u32>,
+    token_field: &str,
+) -> Value {
+    let mut body = json!({"model": req.model, "messages": messages(req), "stream": req.stream});
     if req.stream {
         body["stream_options"] = json!({"include_usage": true});
     }
@@ -192,24 +207,6 @@ fn parse_whole(
         .map(str::to_string);
     read_usage(&mut acc, v);
     Ok(acc.finish(sink))
-}
-
-impl Provider for OpenAiCompatible {
-    fn name(&self) -> &str {
-        &self.transport.name
-    }
-
-    fn kind(&self) -> ProviderKind {
-        self.kind
-    }
-
-    fn chat<'a>(
-        &'a self,
-        req: &'a ChatRequest,
-        sink: &'a mut (dyn FnMut(StreamEvent) + Send),
-    ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
-        Box::pin(self.run(req, sink))
-    }
 }
 
 #[cfg(test)]
