@@ -1,11 +1,10 @@
-//! One error type whose kinds are the protocol's error kinds.
+//! The core's one error type: a variant per thing that can go wrong, in the user's terms.
 //!
-//! Each message is one sentence a person can act on, without a trailing
-//! period. The JSON-RPC layer maps [`Error::code`] and [`Error::data`] onto
-//! the wire; the CLI prints the message.
+//! Each message is one sentence a person can act on, without a trailing period. The core
+//! knows nothing of the wire: `atmos-rpc` maps each variant to its JSON-RPC code, `kind` and
+//! `data` (`server/rpc/src/errors.rs`); the CLI prints the message.
 
 use atmos_store::{SessionKey, StoreError, Trouble};
-use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -70,94 +69,6 @@ fn in_config(path: &Option<PathBuf>) -> String {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// The JSON-RPC error code of PROTOCOL.md.
-    pub fn code(&self) -> i64 {
-        match self {
-            Error::SessionNotFound { .. } => 1001,
-            Error::SessionExists { .. } => 1002,
-            Error::InvalidName { .. } => 1003,
-            Error::SessionsDisabled { .. } => 1004,
-            Error::Provider { .. } => 1005,
-            Error::ProviderNotConfigured { .. } => 1006,
-            Error::Storage { .. } => 1007,
-            Error::InvalidDuration { .. } => 1008,
-            Error::Busy { .. } => 1009,
-            Error::ConfigInvalid { .. } => 1010,
-            Error::InvalidImport { .. } => 1011,
-            Error::InvalidParam { .. } => -32602,
-            Error::Cancelled => -32800,
-        }
-    }
-
-    /// The kind name of PROTOCOL.md.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Error::SessionNotFound { .. } => "sessionNotFound",
-            Error::SessionExists { .. } => "sessionExists",
-            Error::InvalidName { .. } => "invalidName",
-            Error::SessionsDisabled { .. } => "sessionsDisabled",
-            Error::Provider { .. } => "providerError",
-            Error::ProviderNotConfigured { .. } => "providerNotConfigured",
-            Error::Storage { .. } => "storageError",
-            Error::InvalidDuration { .. } => "invalidDuration",
-            Error::Busy { .. } => "busy",
-            Error::ConfigInvalid { .. } => "configInvalid",
-            Error::InvalidImport { .. } => "invalidImport",
-            Error::InvalidParam { .. } => "invalidParams",
-            Error::Cancelled => "cancelled",
-        }
-    }
-
-    /// The `error.data` object of PROTOCOL.md.
-    pub fn data(&self) -> Value {
-        let mut data = match self {
-            Error::SessionNotFound { key } => match key {
-                SessionKey::Name(name) => json!({ "name": name }),
-                SessionKey::Id(id) => json!({ "id": id }),
-            },
-            Error::SessionExists { name } => json!({ "name": name }),
-            Error::InvalidName { name, rule } => json!({ "name": name, "rule": rule }),
-            Error::SessionsDisabled { config_path } => {
-                json!({ "configPath": config_path.as_ref().map(|p| p.display().to_string()) })
-            }
-            Error::Provider {
-                provider,
-                status,
-                retryable,
-                retry_after_ms,
-                ..
-            } => json!({
-                "provider": provider, "status": status, "retryable": retryable,
-                "retryAfterMs": retry_after_ms,
-            }),
-            Error::ProviderNotConfigured {
-                provider, missing, ..
-            } => {
-                json!({ "provider": provider, "missing": missing })
-            }
-            Error::Storage { path, hint, .. } => {
-                json!({ "path": path.display().to_string(), "hint": hint })
-            }
-            Error::InvalidDuration { value } => json!({ "value": value }),
-            Error::Busy { session_id } => json!({ "sessionId": session_id }),
-            Error::ConfigInvalid { key, value, rule } => {
-                json!({ "key": key, "value": value, "rule": rule })
-            }
-            Error::InvalidImport { format, reason } => {
-                json!({ "format": format, "reason": reason })
-            }
-            Error::InvalidParam { field, .. } => return json!({ "field": field }),
-            Error::Cancelled => return Value::Null,
-        };
-        if let Value::Object(map) = &mut data {
-            // Optional fields are left out when unknown; `configPath` is
-            // always there (null: no atmos.yaml was found).
-            map.retain(|k, v| !v.is_null() || k == "configPath");
-            map.insert("kind".into(), json!(self.kind()));
-        }
-        data
-    }
-
     pub(crate) fn invalid_param(field: &str, message: impl Into<String>) -> Error {
         Error::InvalidParam {
             field: field.to_string(),

@@ -171,7 +171,7 @@ impl Backend {
     pub async fn status(&self, params: Value) -> Result<proto::StatusResult> {
         parse::<proto::NoParams>(params)?;
         match self.workspace.sessions(|s| s.status()).await {
-            Err(e) if e.code.code() == SESSIONS_DISABLED => {
+            Err(e) if e.code.code() == crate::errors::SESSIONS_DISABLED => {
                 let project = self.workspace.project().await?;
                 Ok(atmos_ai::Status {
                     database_path: project.database_path(),
@@ -204,6 +204,3 @@ impl Backend {
             .await;
     }
 }
-
-/// The code of `sessionsDisabled`.
-const SESSIONS_DISABLED: i64 = 1004;
