@@ -407,7 +407,7 @@ pub fn provider_error(e: ProviderError) -> Error {
             status: e.status(),
             retryable: e.retryable(),
             retry_after_ms: e.retry_after_ms(),
-            message: e.to_string(),
+            source: Box::new(e),
         },
     }
 }

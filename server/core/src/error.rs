@@ -17,13 +17,14 @@ pub enum Error {
     InvalidName { name: String, rule: String },
     #[error("sessions are disabled{}: set `ai.sessions.enabled: true` in atmos.yaml", in_config(.config_path))]
     SessionsDisabled { config_path: Option<PathBuf> },
-    #[error("{message}")]
+    #[error("{source}")]
     Provider {
         provider: String,
         status: Option<u16>,
         retryable: bool,
         retry_after_ms: Option<u64>,
-        message: String,
+        /// What the provider client reported (its message is this error's).
+        source: Box<atmos_providers::ProviderError>,
     },
     #[error("provider '{provider}' is not configured: {hint}")]
     ProviderNotConfigured {
@@ -38,6 +39,8 @@ pub enum Error {
         path: PathBuf,
         message: String,
         hint: String,
+        /// What the store reported.
+        source: Box<StoreError>,
     },
     #[error(
         "invalid duration {value:?}: use a whole number and one unit of h, d, w or m (30-day months), as in 30d"
@@ -117,19 +120,23 @@ pub(crate) fn storage_hint(path: &Path, trouble: Trouble) -> String {
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {
-        match e {
-            StoreError::NotFound(key) => Error::SessionNotFound { key },
-            StoreError::NameTaken(name) => Error::SessionExists { name },
-            StoreError::Busy { session_id } => Error::Busy { session_id },
+        let (path, trouble, message) = match &e {
+            StoreError::NotFound(key) => return Error::SessionNotFound { key: key.clone() },
+            StoreError::NameTaken(name) => return Error::SessionExists { name: name.clone() },
+            StoreError::Busy { session_id } => {
+                return Error::Busy {
+                    session_id: session_id.clone(),
+                };
+            }
             StoreError::Database {
                 path,
                 trouble,
                 message,
-            } => Error::Storage {
-                hint: storage_hint(&path, trouble),
-                message: format!("session database error: {message}"),
-                path,
-            },
+            } => (
+                path.clone(),
+                *trouble,
+                format!("session database error: {message}"),
+            ),
             StoreError::Io { path, source } => {
                 let trouble = match source.kind() {
                     std::io::ErrorKind::PermissionDenied => Trouble::CannotOpen,
@@ -137,12 +144,61 @@ impl From<StoreError> for Error {
                     std::io::ErrorKind::StorageFull => Trouble::Full,
                     _ => Trouble::CannotOpen,
                 };
-                Error::Storage {
-                    hint: storage_hint(&path, trouble),
-                    message: format!("cannot create the session database: {source}"),
-                    path,
-                }
+                (
+                    path.clone(),
+                    trouble,
+                    format!("cannot create the session database: {source}"),
+                )
             }
+        };
+        Error::Storage {
+            hint: storage_hint(&path, trouble),
+            message,
+            path,
+            source: Box::new(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn storage_and_provider_errors_keep_their_sources() {
+        let e = Error::from(StoreError::Database {
+            path: "/p/sessions.db".into(),
+            trouble: Trouble::Locked,
+            message: "database is locked".into(),
+        });
+        assert!(
+            e.to_string()
+                .contains("another process kept the database locked")
+        );
+        let source = e.source().expect("the store's error is the source");
+        assert!(
+            source.to_string().contains("database is locked"),
+            "{source}"
+        );
+
+        let e = crate::chat::provider_error(atmos_providers::ProviderError::Http {
+            provider: "anthropic".into(),
+            status: 500,
+            message: "overloaded".into(),
+            retryable: true,
+            retry_after_ms: None,
+        });
+        assert!(
+            matches!(
+                e,
+                Error::Provider {
+                    status: Some(500),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(e.to_string(), e.source().unwrap().to_string());
     }
 }
