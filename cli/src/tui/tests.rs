@@ -795,3 +795,84 @@ fn with_sessions_off_the_chat_still_works_one_message_at_a_time() {
     h.shows("✗ sessions are disabled");
     assert!(!h.project.db_path().exists());
 }
+
+// Every screen, snapshot-tested (insta): what a person sees, drawn from the state the keys
+// led to. Dates, times and generated names are masked; everything else is verbatim. After
+// a deliberate change, review and accept with `INSTA_UPDATE=always cargo test -p atmos-cli
+// --bin atmos tui::tests::screen`, then read the diff of `cli/src/tui/snapshots/`.
+
+#[track_caller]
+fn snapshot(h: &mut Harness, name: &str) {
+    let screen = h.screen();
+    insta::with_settings!({
+        filters => vec![
+            // Masks as wide as what they hide, so the columns stay as drawn.
+            (r"chat-\d{8}-\d{6}", "chat-YYYYMMDD-HHMMSS"),
+            (r"\d{4}-\d{2}-\d{2}", "YYYY-MM-DD"),
+            (r"\b\d{2}:\d{2}\b", "HH:MM"),
+            // Whether the built-in providers the tests do not configure have credentials
+            // depends on the environment the tests run in.
+            (
+                r"(?m)^(  │    (?:openai|gemini|azureopenai|grok|github|bedrock) +\S+ +).*$",
+                "$1[credentials: the environment's]",
+            ),
+        ],
+        prepend_module_to_snapshot => false,
+    }, {
+        insta::assert_snapshot!(name, screen);
+    });
+}
+
+#[test]
+fn screen_chat_after_a_reply() {
+    let mut h = Harness::new("");
+    h.say("How should I lay out the production VPC?");
+    h.typ("and staging?");
+    snapshot(&mut h, "screen_chat");
+}
+
+#[test]
+fn screen_create_form() {
+    let mut h = Harness::new("");
+    h.ctrl('n');
+    h.typ("vpc-design");
+    snapshot(&mut h, "screen_create_form");
+}
+
+#[test]
+fn screen_picker_filter_rename_delete() {
+    let mut h = seeded();
+    h.ctrl('l');
+    snapshot(&mut h, "screen_picker");
+    h.typ("f");
+    snapshot(&mut h, "screen_picker_filtered");
+    h.typ("f");
+    h.typ("f");
+    h.typ("r");
+    h.typ("-2");
+    snapshot(&mut h, "screen_picker_rename");
+    h.press(KeyCode::Esc);
+    h.typ("d");
+    snapshot(&mut h, "screen_picker_delete");
+}
+
+#[test]
+fn screen_skill_selector() {
+    let mut h = Harness::new("");
+    h.ctrl('a');
+    snapshot(&mut h, "screen_skills");
+}
+
+#[test]
+fn screen_provider_switcher() {
+    let mut h = Harness::new("");
+    h.ctrl('p');
+    snapshot(&mut h, "screen_provider_switch");
+}
+
+#[test]
+fn screen_help() {
+    let mut h = Harness::new("");
+    h.press(KeyCode::Char('?'));
+    snapshot(&mut h, "screen_help");
+}
