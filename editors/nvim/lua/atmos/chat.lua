@@ -560,6 +560,21 @@ function M.send(c, text, context)
   return true
 end
 
+--- Ends a reply that was cut off (stopped, or the provider failed): what arrived stays,
+--- marked interrupted, as the server stores it; an empty reply's heading goes.
+---@param c atmos.Chat
+local function end_cut_reply(c)
+  if c.reply_text ~= "" then
+    set_reply_heading(c, "## Assistant · interrupted")
+    append(c, { "" })
+  else
+    edit(c, function()
+      vim.api.nvim_buf_set_lines(c.buf, c.reply_header, -1, false, {})
+    end)
+  end
+  c.reply_header = nil
+end
+
 --- A turn that failed: what the server stored stays on screen, the rest goes back into the input.
 ---@param c atmos.Chat
 ---@param err table
@@ -569,14 +584,7 @@ function M.turn_failed(c, err, text, first)
   util.report(err)
   local stored_user = err.code == codes.provider_error
   if stored_user then
-    if c.reply_text ~= "" then
-      set_reply_heading(c, "## Assistant · interrupted")
-    else
-      edit(c, function()
-        vim.api.nvim_buf_set_lines(c.buf, c.reply_header, -1, false, {})
-      end)
-    end
-    c.reply_header = nil
+    end_cut_reply(c)
     M.reload(c)
   else
     -- Nothing was stored (busy, missing key, sessions off, …): give the message back.
@@ -618,15 +626,7 @@ function M.cancel(c)
   end, 5000)
   c.token = nil
   c.status = nil
-  if c.reply_text ~= "" then
-    set_reply_heading(c, "## Assistant · interrupted")
-    append(c, { "" })
-  else
-    edit(c, function()
-      vim.api.nvim_buf_set_lines(c.buf, c.reply_header, -1, false, {})
-    end)
-  end
-  c.reply_header = nil
+  end_cut_reply(c)
   update_header(c)
   util.notify("atmos: reply stopped; what arrived is kept, marked interrupted")
 end
