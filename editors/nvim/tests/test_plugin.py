@@ -328,3 +328,26 @@ def test_transcript_puts_each_summary_where_the_messages_it_replaced_were(nvim):
     [[first, last]] = folds
     assert lines[first - 1].startswith("## Summary") and "m2" in "\n".join(lines[first - 1:last])
     assert "m3" not in "\n".join(lines[first - 1:last])
+
+
+def test_a_missing_key_names_the_variable_and_keeps_the_message(nvim, fake, tmp_path):
+    nokey = tmp_path / "nokey"
+    nokey.mkdir()
+    nokey.joinpath("atmos.yaml").write_text(f"""\
+ai:
+  default_provider: anthropic
+  providers:
+    anthropic:
+      base_url: {fake.url}
+      api_key_env: ATMOS_NVIM_TEST_UNSET_KEY
+  sessions:
+    enabled: true
+""")
+    nvim.cmd(f"cd {nokey}")
+    open_chat(nvim, "keyless")
+    nvim.type_and_send("will this reach anyone?")
+    nvim.wait("vim.iter(_G.test_notes):any(function(n) return n.msg:find('ATMOS_NVIM_TEST_UNSET_KEY', 1, true) end)")
+    # Nothing was stored: the message is back in the input, the transcript is empty again.
+    assert nvim.lua(f"return vim.api.nvim_buf_get_lines({CHAT}.input, 0, -1, false)") == ["will this reach anyone?"]
+    assert "will this reach anyone?" not in nvim.chat_text()
+    assert fake.requests() == []
