@@ -287,7 +287,7 @@ def test_checkhealth_reports_no_error(nvim):
     text = "\n".join(nvim.n.current.buffer[:])
     assert "atmos" in text and "OK" in text, text
     assert "ERROR" not in text, text
-    assert "sessions enabled" in text and "anthropic (claude-sonnet-4-5), the default: credentials found" in text
+    assert "sessions enabled" in text and "anthropic (claude-sonnet-4-5), the default: ready" in text
 
 
 def test_setup_without_arguments_and_lua_api(project):

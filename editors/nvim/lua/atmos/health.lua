@@ -62,7 +62,7 @@ function M.check()
     local label = ("%s (%s)%s"):format(p.name, p.model, p.name == providers.default and ", the default" or "")
     if p.configured then
       any = true
-      health.ok(label .. ": credentials found")
+      health.ok(label .. ": ready (its credentials are set, or it needs none)")
     else
       health.info(label .. ": " .. (p.reason or "not configured"))
     end
