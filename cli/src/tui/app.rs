@@ -10,11 +10,51 @@ use super::keys::{self, Action, Mode};
 use atmos_ai::Session;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-/// One block of the transcript.
+/// One block of the transcript. Entries do not change once in the transcript (they are
+/// pushed, popped or replaced whole), so each keeps its drawing at the last width: a scroll,
+/// a new message or a spinner tick never renders the others' markdown again.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub kind: EntryKind,
     pub text: String,
+    pub(crate) drawn: Drawn,
+}
+
+/// An entry's lines as drawn at one width (see [`Entry`]). Never part of equality.
+#[derive(Clone, Default)]
+pub(crate) struct Drawn(
+    std::cell::RefCell<Option<(usize, std::rc::Rc<[ratatui::text::Line<'static>]>)>>,
+);
+
+impl Drawn {
+    /// The lines at `width`, drawn by `draw` only when the width changed.
+    pub(crate) fn at(
+        &self,
+        width: usize,
+        draw: impl FnOnce() -> Vec<ratatui::text::Line<'static>>,
+    ) -> std::rc::Rc<[ratatui::text::Line<'static>]> {
+        let mut cell = self.0.borrow_mut();
+        match &*cell {
+            Some((w, lines)) if *w == width => lines.clone(),
+            _ => {
+                let lines: std::rc::Rc<[_]> = draw().into();
+                *cell = Some((width, lines.clone()));
+                lines
+            }
+        }
+    }
+}
+
+impl PartialEq for Drawn {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Drawn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Drawn")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,18 +70,20 @@ pub enum EntryKind {
 }
 
 impl Entry {
-    pub fn note(text: impl Into<String>) -> Entry {
+    pub fn new(kind: EntryKind, text: impl Into<String>) -> Entry {
         Entry {
-            kind: EntryKind::Note,
+            kind,
             text: text.into(),
+            drawn: Drawn::default(),
         }
     }
 
+    pub fn note(text: impl Into<String>) -> Entry {
+        Entry::new(EntryKind::Note, text)
+    }
+
     pub fn error(text: impl Into<String>) -> Entry {
-        Entry {
-            kind: EntryKind::Error,
-            text: text.into(),
-        }
+        Entry::new(EntryKind::Error, text)
     }
 }
 
@@ -539,12 +581,12 @@ impl App {
             Event::ReplyEnded(end) => {
                 self.streaming = None;
                 if !end.text.is_empty() {
-                    self.transcript.push(Entry {
-                        kind: EntryKind::Assistant {
+                    self.transcript.push(Entry::new(
+                        EntryKind::Assistant {
                             interrupted: end.interrupted || end.error.is_some(),
                         },
-                        text: end.text,
-                    });
+                        end.text,
+                    ));
                 }
                 if let Some(e) = end.error {
                     self.transcript.push(Entry::error(e));
@@ -809,10 +851,8 @@ impl App {
         self.history.push(text.clone());
         self.history_pos = None;
         self.scroll = 0;
-        self.transcript.push(Entry {
-            kind: EntryKind::User,
-            text: text.clone(),
-        });
+        self.transcript
+            .push(Entry::new(EntryKind::User, text.clone()));
         self.streaming = Some(Streaming {
             provider: self.provider.clone(),
             ..Streaming::default()
@@ -1158,7 +1198,7 @@ impl App {
     /// Keeps the scroll within the transcript (as drawn at the last size).
     fn clamp_scroll(&mut self) {
         let (w, h) = super::widgets::transcript_area(self);
-        let total = super::widgets::transcript::lines(self, w).len();
+        let total = super::widgets::transcript::line_count(self, w);
         self.scroll = self.scroll.min(total.saturating_sub(h as usize));
     }
 }

@@ -622,23 +622,23 @@ pub fn entries(messages: &[Message], markers: bool) -> Vec<Entry> {
                  summary; the messages stay here and in the archive)"
             )));
             if markers {
-                out.push(Entry {
-                    kind: EntryKind::Summary,
-                    text: compact::with_markers(&m.content, first, last),
-                });
+                out.push(Entry::new(
+                    EntryKind::Summary,
+                    compact::with_markers(&m.content, first, last),
+                ));
             }
             continue;
         }
-        out.push(Entry {
-            kind: match m.role {
+        out.push(Entry::new(
+            match m.role {
                 Role::User => EntryKind::User,
                 Role::Assistant => EntryKind::Assistant {
                     interrupted: m.interrupted,
                 },
                 Role::System => EntryKind::Note,
             },
-            text: m.content.clone(),
-        });
+            m.content.clone(),
+        ));
     }
     out
 }

@@ -796,6 +796,38 @@ fn with_sessions_off_the_chat_still_works_one_message_at_a_time() {
     assert!(!h.project.db_path().exists());
 }
 
+#[test]
+fn scrolling_and_new_messages_do_not_redraw_the_transcript_and_a_resize_redraws_it_once() {
+    use super::widgets::transcript::ENTRY_DRAWS;
+    let draws = || ENTRY_DRAWS.with(|n| n.get());
+    let mut h = Harness::new("");
+    for q in ["one", "two", "three"] {
+        h.say(&format!(
+            "{q}: a question long enough to wrap {}",
+            "and wrap ".repeat(12)
+        ));
+    }
+    h.screen();
+    let before = draws();
+    // Scrolling and redrawing draw no entry again.
+    h.press(KeyCode::PageUp);
+    h.screen();
+    h.press(KeyCode::PageDown);
+    h.screen();
+    assert_eq!(draws(), before, "scrolling redrew entries");
+    // A new message draws only the new entries (the question and its reply).
+    h.say("four");
+    h.screen();
+    assert_eq!(draws(), before + 2, "a new message redrew old entries");
+    // A resize draws each entry once at the new width, then no more.
+    let entries = h.app.transcript.len();
+    h.send(Event::Resize(80, 30));
+    h.terminal.backend_mut().resize(80, 30);
+    h.screen();
+    h.screen();
+    assert_eq!(draws(), before + 2 + entries);
+}
+
 // Every screen, snapshot-tested (insta): what a person sees, drawn from the state the keys
 // led to. Dates, times and generated names are masked; everything else is verbatim. After
 // a deliberate change, review and accept with `INSTA_UPDATE=always cargo test -p atmos-cli

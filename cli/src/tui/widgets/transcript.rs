@@ -9,6 +9,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
+use std::rc::Rc;
 
 /// The text width inside the pane (one column of margin each side).
 pub fn text_width(area: Rect) -> u16 {
@@ -17,11 +18,13 @@ pub fn text_width(area: Rect) -> u16 {
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let width = text_width(area);
-    let all = lines(app, width);
+    let blocks = blocks(app, width);
+    let total = count(&blocks);
     let height = area.height as usize;
-    let scroll = app.scroll.min(all.len().saturating_sub(height));
-    let start = all.len().saturating_sub(height + scroll);
-    let mut shown: Vec<Line> = all.into_iter().skip(start).take(height).collect();
+    let scroll = app.scroll.min(total.saturating_sub(height));
+    let start = total.saturating_sub(height + scroll);
+    // Only the visible lines are copied out of the drawn blocks.
+    let mut shown: Vec<Line> = joined(&blocks).skip(start).take(height).cloned().collect();
     if scroll > 0
         && let Some(last) = shown.last_mut()
     {
@@ -34,23 +37,24 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(shown), inner);
 }
 
-/// Every line of the transcript at this width.
-pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
+/// How many lines the transcript has at this width.
+pub fn line_count(app: &App, width: u16) -> usize {
+    count(&blocks(app, width))
+}
+
+/// The transcript as blocks of lines, one per entry (each drawn once per width and kept by
+/// the entry), then the reply being streamed (drawn afresh: it changes with every delta).
+fn blocks(app: &App, width: u16) -> Vec<Rc<[Line<'static>]>> {
     let width = width as usize;
-    let mut out: Vec<Line<'static>> = Vec::new();
-    for entry in &app.transcript {
-        if !out.is_empty() {
-            out.push(Line::default());
-        }
-        out.extend(entry_lines(entry, width, &app.model));
-    }
+    let mut out: Vec<Rc<[Line<'static>]>> = app
+        .transcript
+        .iter()
+        .map(|entry| entry.drawn.at(width, || entry_lines(entry, width)))
+        .collect();
     if let Some(st) = &app.streaming {
-        if !out.is_empty() {
-            out.push(Line::default());
-        }
-        out.push(heading("◆ Assistant", Color::Green, None));
+        let mut lines = vec![heading("◆ Assistant", Color::Green, None)];
         if st.text.is_empty() {
-            out.push(Line::styled(
+            lines.push(Line::styled(
                 format!(
                     "  {} waiting for {}…",
                     super::spinner(app.spinner),
@@ -59,13 +63,27 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
                 Style::new().fg(Color::DarkGray),
             ));
         } else {
-            out.extend(indented(markdown::render(
+            lines.extend(indented(markdown::render(
                 &st.text,
                 width.saturating_sub(2),
             )));
         }
+        out.push(lines.into());
     }
     out
+}
+
+/// The blocks' lines with one blank line between blocks.
+fn joined<'a>(blocks: &'a [Rc<[Line<'static>]>]) -> impl Iterator<Item = &'a Line<'static>> {
+    static BLANK: std::sync::LazyLock<Line<'static>> = std::sync::LazyLock::new(Line::default);
+    blocks.iter().enumerate().flat_map(|(i, b)| {
+        let gap = (i > 0).then(|| &*BLANK);
+        gap.into_iter().chain(b.iter())
+    })
+}
+
+fn count(blocks: &[Rc<[Line<'static>]>]) -> usize {
+    blocks.iter().map(|b| b.len()).sum::<usize>() + blocks.len().saturating_sub(1)
 }
 
 fn heading(text: &str, color: Color, extra: Option<Span<'static>>) -> Line<'static> {
@@ -96,7 +114,15 @@ fn plain(text: &str, width: usize, style: Style, first: &str, rest: &str) -> Vec
     )
 }
 
-fn entry_lines(entry: &Entry, width: usize, _model: &str) -> Vec<Line<'static>> {
+#[cfg(test)]
+thread_local! {
+    /// How many times an entry was drawn from its text on this thread (tests of the cache).
+    pub static ENTRY_DRAWS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn entry_lines(entry: &Entry, width: usize) -> Vec<Line<'static>> {
+    #[cfg(test)]
+    ENTRY_DRAWS.with(|n| n.set(n.get() + 1));
     let mut out = Vec::new();
     match entry.kind {
         EntryKind::User => {
