@@ -824,6 +824,19 @@ fn malformed_frames_are_answered_and_the_next_request_works() {
     assert!(s.shutdown().success());
 }
 
+/// Both servers create the same name at once: exactly one wins, the other gets 1002.
+#[track_caller]
+fn assert_one_wins(a: &mut RpcServer, b: &mut RpcServer, name: Value, round: usize) {
+    let ia = a.send_request("atmos/session/create", name.clone());
+    let ib = b.send_request("atmos/session/create", name);
+    let (ra, rb) = (a.response(&ia), b.response(&ib));
+    let codes: Vec<i64> = [&ra, &rb]
+        .iter()
+        .filter_map(|r| r["error"]["code"].as_i64())
+        .collect();
+    assert_eq!(codes, vec![1002], "round {round}: {ra} {rb}");
+}
+
 #[test]
 fn two_servers_share_one_database() {
     let p = TestProject::new(SESSIONS_ON);
@@ -841,14 +854,7 @@ fn two_servers_share_one_database() {
     // The same name from both at once: exactly one wins.
     for round in 0..5 {
         let name = json!({"name": format!("race {round}")});
-        let ia = a.send_request("atmos/session/create", name.clone());
-        let ib = b.send_request("atmos/session/create", name);
-        let (ra, rb) = (a.response(&ia), b.response(&ib));
-        let codes: Vec<i64> = [&ra, &rb]
-            .iter()
-            .filter_map(|r| r["error"]["code"].as_i64())
-            .collect();
-        assert_eq!(codes, vec![1002], "round {round}: {ra} {rb}");
+        assert_one_wins(&mut a, &mut b, name, round);
     }
     assert_eq!(names(&mut a).len(), 7);
     // The CLI on the same database, while both servers run.
@@ -870,14 +876,7 @@ fn two_new_servers_on_a_new_database_race_cleanly() {
         let p = TestProject::new(SESSIONS_ON);
         let (mut a, mut b) = (server(&p), server(&p));
         let name = json!({"name": "first"});
-        let ia = a.send_request("atmos/session/create", name.clone());
-        let ib = b.send_request("atmos/session/create", name);
-        let (ra, rb) = (a.response(&ia), b.response(&ib));
-        let codes: Vec<i64> = [&ra, &rb]
-            .iter()
-            .filter_map(|r| r["error"]["code"].as_i64())
-            .collect();
-        assert_eq!(codes, vec![1002], "round {round}: {ra} {rb}");
+        assert_one_wins(&mut a, &mut b, name, round);
         assert!(a.shutdown().success());
         assert!(b.shutdown().success());
     }

@@ -124,12 +124,6 @@ impl Reply {
         }
     }
 
-    /// The same reply, waiting `delay` before each delta.
-    pub fn with_delay(mut self, delay: Duration) -> Self {
-        self.delay = Some(delay);
-        self
-    }
-
     /// The whole text.
     pub fn text(&self) -> String {
         self.deltas.concat()

@@ -417,7 +417,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private setTranscript(messages: Message[]): void {
     this.messages = messages;
     this.entries = groupTranscript(messages);
-    this.tokens = { count: estimateTokens(messages), source: "estimate", estimated: true };
+    this.tokens = { count: estimateTokens(messages) };
   }
 
   /**

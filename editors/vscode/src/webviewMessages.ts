@@ -16,7 +16,8 @@ export interface ChatHeader {
   next: { provider: string; model: string; skill: string };
   sessions: SessionOption[];
   /** The token figure and what it is. */
-  tokens?: { count: number; source: "estimate" | "usage"; estimated: boolean };
+  /** The estimate of what the next message sends (summaries and messages not archived). */
+  tokens?: { count: number };
 }
 
 export interface InlineError {

@@ -194,11 +194,9 @@ function renderHeader(s: ChatState): void {
   skillButton.title = `Skill: ${skill} (click to switch)`;
   if (h.tokens) {
     const n = formatTokens(h.tokens.count);
-    tokens.textContent = h.tokens.source === "estimate" || h.tokens.estimated ? `≈${n} tokens` : `${n} tokens`;
+    tokens.textContent = `≈${n} tokens`;
     tokens.title =
-      h.tokens.source === "estimate"
-        ? "Estimated tokens of the history the next message sends (summaries and messages not archived, ~4 characters a token)"
-        : `Input tokens of the last request${h.tokens.estimated ? " (estimated: the provider did not report them)" : ", as the provider reported them"}`;
+      "Estimated tokens of the history the next message sends (summaries and messages not archived, ~4 characters a token)";
   } else {
     tokens.textContent = "";
     tokens.title = "";
