@@ -61,18 +61,17 @@ impl TestProject {
     /// as if it had been idle that long.
     #[track_caller]
     pub fn age_session(&self, name: &str, days: i64) {
-        let conn = rusqlite::Connection::open(self.db_path()).expect("open the database");
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("a clock after 1970")
-            .as_millis() as i64;
-        let changed = conn
-            .execute(
-                "UPDATE sessions SET updated_at = ?1 WHERE name = ?2",
-                rusqlite::params![now - days * 86_400_000 - 1000, name],
-            )
-            .expect("update the session");
-        assert_eq!(changed, 1, "no session named {name:?}");
+        let project = atmos_ai::Project::load(&atmos_ai::LoadOptions {
+            explicit: None,
+            env_path: None,
+            start_dir: self.root().to_path_buf(),
+        })
+        .expect("load the project");
+        let mut sessions = atmos_ai::Sessions::open(project).expect("open the sessions");
+        let at = chrono::Utc::now() - chrono::Duration::days(days) - chrono::Duration::seconds(1);
+        sessions
+            .set_last_active(&atmos_ai::SessionKey::Name(name.into()), at)
+            .unwrap_or_else(|e| panic!("cannot age the session {name:?}: {e}"));
     }
 
     /// `bin` run in the project with a scrubbed environment and no stdin.

@@ -1,11 +1,13 @@
 //! `atmos ai ask` and `atmos ai exec`: one turn, streamed to the terminal or
-//! written for a script. The turn itself is the core's (`atmos_ai::chat`);
-//! this module drives it: spinner, Ctrl+C, output.
+//! written for a script. The turn itself is the engine's
+//! (`atmos_ai::engine`); this module renders its events: spinner, Ctrl+C,
+//! output.
 
 use crate::args::{AskArgs, ExecArgs, ExecFormat, TurnArgs};
 use crate::output::{self, Failure, Outcome};
-use atmos_ai::chat::{self, FinishedTurn, PreparedTurn, ReplyOutcome, TurnRequest};
-use atmos_ai::{Error, Project, SessionKey, Sessions, UpdateOptions};
+use atmos_ai::chat::{self, FinishedTurn, TurnRequest};
+use atmos_ai::engine::{self, CancellationToken, OneShot, TurnEvent, TurnEvents};
+use atmos_ai::{Engine, Error, SessionKey, Sessions, UpdateOptions};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -82,26 +84,56 @@ fn run_turn(
             .then(|| "ollama".to_string()),
         _ => None,
     };
-    let Some(name) = &turn.session else {
-        let turn = &TurnArgs {
-            provider: turn.provider.clone().or(probed),
-            ..turn.clone()
-        };
-        return one_shot(&project, turn, message, stream, print, we_pick, &runtime);
-    };
-    if !project.config.sessions.enabled {
-        return Err(Error::SessionsDisabled {
-            config_path: project.config_path.clone(),
+    let cancel = CancellationToken::new();
+    let _entered = runtime.enter();
+    let events = match &turn.session {
+        None => {
+            let skills = atmos_ai::skills::Skills::load(&project)?;
+            let provider = turn.provider.clone().or(probed);
+            if we_pick
+                && let Ok(entry) = atmos_ai::catalog::resolve(&project.config, provider.as_deref())
+            {
+                say_picked(&entry.name);
+            }
+            let one = OneShot {
+                provider,
+                model: turn.model.clone(),
+                skill: turn.skill.clone(),
+                message: message.to_string(),
+                stream,
+            };
+            engine::one_shot(&project, &skills, one, cancel.clone())
         }
-        .into());
-    }
-    let mut sessions = Sessions::open(project)?;
-    let key = SessionKey::Name(name.clone());
-    let is_new = sessions
-        .store()
-        .find(&key)
-        .map_err(atmos_ai::Error::from)?
-        .is_none();
+        Some(name) => {
+            if !project.config.sessions.enabled {
+                return Err(engine::disabled(&project).into());
+            }
+            let engine = Engine::open(project)?;
+            let (name, switches) = (name.clone(), turn.clone());
+            let session = engine
+                .call_blocking(move |s| resume_for_turn(s, &name, &switches, probed, we_pick))?;
+            let mut request = TurnRequest::new(SessionKey::Id(session), message);
+            request.stream = stream;
+            engine.chat(request, cancel.clone())
+        }
+    };
+    runtime.block_on(drive(events, print, turn.session.as_deref(), &cancel))
+}
+
+/// Resumes (or creates) the session `name` for a turn, switched to the
+/// provider, model and skill given; returns its id. A turn that cannot reach
+/// its provider changes nothing: no empty session is created, and an
+/// existing one is not switched to it.
+fn resume_for_turn(
+    sessions: &mut Sessions,
+    name: &str,
+    turn: &TurnArgs,
+    probed: Option<String>,
+    we_pick: bool,
+) -> atmos_ai::Result<String> {
+    let key = SessionKey::Name(name.to_string());
+    let current = sessions.find(&key)?;
+    let is_new = current.is_none();
     let switch = UpdateOptions {
         // A probed provider only chooses for a new session, never switches one.
         provider: turn.provider.clone().or(if is_new { probed } else { None }),
@@ -110,13 +142,7 @@ fn run_turn(
         metadata: None,
     };
     if is_new || switch.provider.is_some() || switch.model.is_some() {
-        // A turn that cannot reach its provider changes nothing: no empty
-        // session is created, and an existing one is not switched to it.
         let config = &sessions.project().config;
-        let current = match is_new {
-            true => None,
-            false => Some(sessions.get(&key)?),
-        };
         let provider = switch
             .provider
             .clone()
@@ -137,95 +163,82 @@ fn run_turn(
     for gone in &resumed.evicted {
         eprintln!("Removed the least recently used session '{gone}' to stay within max_sessions.");
     }
-    let mut prepared = sessions.begin_turn(TurnRequest {
-        key: SessionKey::Id(resumed.session.id.clone()),
-        message: message.to_string(),
-        context: Vec::new(),
-    })?;
-    prepared.request.stream = stream;
-    let outcome = runtime.block_on(drive(&prepared, print));
-    let cancelled = matches!(outcome, ReplyOutcome::Cancelled { .. });
-    let finished = sessions.finish_turn(prepared, outcome);
-    if cancelled {
-        eprintln!("Cancelled: the reply so far is kept in '{name}', marked interrupted.");
-    }
-    let finished = finished?;
-    auto_compact(&mut sessions, &key, &runtime);
-    Ok(finished)
-}
-
-/// Compacts the session when this turn took it past the threshold, with a
-/// one-line notice on stderr. A failure here does not fail the turn, whose
-/// reply is stored already.
-fn auto_compact(sessions: &mut Sessions, key: &SessionKey, runtime: &tokio::runtime::Runtime) {
-    match super::compact_now(sessions, key, false, runtime) {
-        Ok(Some(line)) => eprintln!("{line}"),
-        Ok(None) => {}
-        Err(atmos_ai::Error::Busy { .. }) => {}
-        Err(e) => eprintln!("warning: the session was not compacted: {e}"),
-    }
-}
-
-fn one_shot(
-    project: &Project,
-    turn: &TurnArgs,
-    message: &str,
-    stream: bool,
-    print: bool,
-    we_pick: bool,
-    runtime: &tokio::runtime::Runtime,
-) -> Result<FinishedTurn, Failure> {
-    let skills = atmos_ai::skills::Skills::load(project)?;
-    if we_pick
-        && let Ok(entry) = atmos_ai::catalog::resolve(&project.config, turn.provider.as_deref())
-    {
-        say_picked(&entry.name);
-    }
-    let mut prepared = chat::prepare_one_shot(
-        project,
-        &skills,
-        turn.provider.as_deref(),
-        turn.model.as_deref(),
-        turn.skill.as_deref(),
-        message,
-    )?;
-    prepared.request.stream = stream;
-    let outcome = runtime.block_on(drive(&prepared, print));
-    Ok(chat::finish_one_shot(prepared, outcome)?)
+    Ok(resumed.session.id)
 }
 
 fn say_picked(provider: &str) {
     eprintln!("Using provider '{provider}' (set ai.default_provider in atmos.yaml to choose).");
 }
 
-/// Streams the reply: a spinner on stderr until the first piece (on a
-/// terminal), each piece to stdout when `print`, Ctrl+C cancels.
-async fn drive(turn: &PreparedTurn, print: bool) -> ReplyOutcome {
-    let spinner = Spinner::start(&turn.provider_name);
-    let partial = std::sync::Mutex::new(String::new());
-    let mut on_delta = |text: &str| {
-        spinner.stop();
-        partial.lock().expect("not poisoned").push_str(text);
-        if print {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(text.as_bytes());
-            let _ = out.flush();
+/// Renders a turn's events: a spinner on stderr until the first piece (on a
+/// terminal), each piece to stdout when `print`, the compaction it
+/// triggered as one line on stderr. Ctrl+C cancels (the turn, or the
+/// compaction after it).
+async fn drive(
+    mut events: TurnEvents,
+    print: bool,
+    session: Option<&str>,
+    cancel: &CancellationToken,
+) -> Result<FinishedTurn, Failure> {
+    let mut spinner = Spinner(None);
+    let mut printed = String::new();
+    let mut finished = None;
+    let mut failure = None;
+    let mut compacting = 0;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => event,
+                None => break,
+            },
+            _ = &mut ctrl_c, if !cancel.is_cancelled() => {
+                cancel.cancel();
+                continue;
+            }
+        };
+        match event {
+            TurnEvent::Started(started) => spinner = Spinner::start(&started.provider),
+            TurnEvent::Delta { text, .. } => {
+                spinner.stop();
+                if print {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(text.as_bytes());
+                    let _ = out.flush();
+                }
+                printed.push_str(&text);
+            }
+            TurnEvent::Replied(turn) => {
+                spinner.stop();
+                end_line(print, &printed);
+                finished = Some(*turn);
+            }
+            TurnEvent::Failed { error, .. } => {
+                spinner.stop();
+                // End the streamed line, whatever happened, before any message.
+                end_line(print, &printed);
+                if let (Error::Cancelled, Some(name)) = (&error, session) {
+                    eprintln!(
+                        "Cancelled: the reply so far is kept in '{name}', marked interrupted."
+                    );
+                }
+                failure = Some(error);
+            }
+            other => super::report_compaction(&other, &mut compacting),
         }
-    };
-    let outcome = tokio::select! {
-        outcome = chat::stream_reply(turn, &mut on_delta) => Some(outcome),
-        _ = tokio::signal::ctrl_c() => None,
-    };
-    spinner.stop();
-    // End the streamed line, whatever happened, before any message.
-    let printed = partial.lock().expect("not poisoned");
+    }
+    match (finished, failure) {
+        (_, Some(error)) => Err(error.into()),
+        (Some(turn), None) => Ok(turn),
+        (None, None) => Err(Failure::Message("the turn ended without a reply".into())),
+    }
+}
+
+fn end_line(print: bool, printed: &str) {
     if print && !printed.is_empty() && !printed.ends_with('\n') {
         println!();
     }
-    drop(printed);
-    outcome.unwrap_or_else(|| ReplyOutcome::Cancelled {
-        partial: partial.into_inner().expect("not poisoned"),
-    })
 }
 
 /// "waiting for anthropic…" on stderr until the first token, on terminals only.

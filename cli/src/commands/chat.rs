@@ -5,8 +5,9 @@
 
 use crate::args::ChatArgs;
 use crate::output::{Failure, Outcome};
-use atmos_ai::chat::{self, PreparedTurn, ReplyOutcome, TurnRequest};
-use atmos_ai::{CreateOptions, SessionKey, Sessions, UpdateOptions};
+use atmos_ai::chat::TurnRequest;
+use atmos_ai::engine::{self, CancellationToken, OneShot, TurnEvent, TurnEvents};
+use atmos_ai::{CreateOptions, Engine, SessionKey, UpdateOptions};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -25,26 +26,25 @@ fn lines(config: Option<PathBuf>, args: ChatArgs) -> Outcome {
         .enable_all()
         .build()
         .map_err(|e| Failure::Message(format!("cannot start the async runtime: {e}")))?;
-    let mut sessions = if project.config.sessions.enabled {
-        Some(Sessions::open(project.clone())?)
+    let _entered = runtime.enter();
+    let engine = if project.config.sessions.enabled {
+        Some(Engine::open(project.clone())?)
     } else if turn.session.is_some() {
-        return Err(atmos_ai::Error::SessionsDisabled {
-            config_path: project.config_path.clone(),
-        }
-        .into());
+        return Err(engine::disabled(&project).into());
     } else {
         None
     };
     let skills = atmos_ai::skills::Skills::load(&project)?;
-    let mut key = match (&mut sessions, &turn.session) {
-        (Some(s), Some(name)) => {
+    let mut key = match (&engine, &turn.session) {
+        (Some(e), Some(name)) => {
             let switch = UpdateOptions {
                 provider: turn.provider.clone(),
                 model: turn.model.clone(),
                 skill: turn.skill.clone(),
                 metadata: None,
             };
-            let resumed = s.resume(&SessionKey::Name(name.clone()), true, switch, Some(0))?;
+            let key = SessionKey::Name(name.clone());
+            let resumed = e.call_blocking(move |s| s.resume(&key, true, switch, Some(0)))?;
             Some(SessionKey::Id(resumed.session.id))
         }
         _ => None,
@@ -56,63 +56,47 @@ fn lines(config: Option<PathBuf>, args: ChatArgs) -> Outcome {
         if line.trim().is_empty() {
             continue;
         }
-        let prepared = match &mut sessions {
-            None => chat::prepare_one_shot(
+        let cancel = CancellationToken::new();
+        let events = match &engine {
+            None => engine::one_shot(
                 &project,
                 &skills,
-                turn.provider.as_deref(),
-                turn.model.as_deref(),
-                turn.skill.as_deref(),
-                &line,
-            ),
-            Some(s) => {
-                if key.is_none() {
-                    let (made, _) = s.create(CreateOptions {
-                        name: None,
-                        provider: turn.provider.clone(),
-                        model: turn.model.clone(),
-                        skill: turn.skill.clone(),
-                        metadata: None,
-                    })?;
-                    eprintln!(
-                        "Session '{}' ({} / {})",
-                        made.name, made.provider, made.model
-                    );
-                    key = Some(SessionKey::Id(made.id));
-                }
-                s.begin_turn(TurnRequest {
-                    key: key.clone().expect("set above"),
+                OneShot {
+                    provider: turn.provider.clone(),
+                    model: turn.model.clone(),
+                    skill: turn.skill.clone(),
                     message: line,
-                    context: Vec::new(),
-                })
+                    stream: true,
+                },
+                cancel.clone(),
+            ),
+            Some(e) => {
+                let key = match &key {
+                    Some(k) => k.clone(),
+                    None => {
+                        let options = CreateOptions {
+                            name: None,
+                            provider: turn.provider.clone(),
+                            model: turn.model.clone(),
+                            skill: turn.skill.clone(),
+                            metadata: None,
+                        };
+                        let (made, _) = e.call_blocking(move |s| s.create(options))?;
+                        eprintln!(
+                            "Session '{}' ({} / {})",
+                            made.name, made.provider, made.model
+                        );
+                        key.insert(SessionKey::Id(made.id)).clone()
+                    }
+                };
+                e.chat(TurnRequest::new(key, line), cancel.clone())
             }
         };
-        let prepared = match prepared {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("error: {e}");
-                failures += 1;
-                continue;
-            }
-        };
-        let outcome = runtime.block_on(stream(&prepared));
-        let result = match &mut sessions {
-            None => chat::finish_one_shot(prepared, outcome).map(|_| ()),
-            Some(s) => s.finish_turn(prepared, outcome).map(|_| ()),
-        };
-        if let Err(e) = result {
+        if let Err(e) = runtime.block_on(render(events, &cancel)) {
             eprintln!("error: {e}");
             failures += 1;
             if matches!(e, atmos_ai::Error::Cancelled) {
                 break;
-            }
-            continue;
-        }
-        if let (Some(s), Some(k)) = (&mut sessions, &key) {
-            match super::compact_now(s, k, false, &runtime) {
-                Ok(Some(line)) => eprintln!("{line}"),
-                Ok(None) | Err(atmos_ai::Error::Busy { .. }) => {}
-                Err(e) => eprintln!("warning: the session was not compacted: {e}"),
             }
         }
     }
@@ -124,27 +108,45 @@ fn lines(config: Option<PathBuf>, args: ChatArgs) -> Outcome {
     Ok(())
 }
 
-/// Streams one reply to stdout, ending it with a newline; Ctrl+C cancels.
-async fn stream(turn: &PreparedTurn) -> ReplyOutcome {
-    let mut partial = String::new();
-    let outcome = {
-        let mut on_delta = |d: &str| {
-            partial.push_str(d);
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(d.as_bytes());
-            let _ = out.flush();
+/// Streams one reply to stdout, ending it with a newline, and the
+/// compaction it triggered to stderr; Ctrl+C cancels.
+async fn render(mut events: TurnEvents, cancel: &CancellationToken) -> atmos_ai::Result<()> {
+    let mut printed = String::new();
+    let mut compacting = 0;
+    let mut result = Ok(());
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => event,
+                None => break,
+            },
+            _ = &mut ctrl_c, if !cancel.is_cancelled() => {
+                cancel.cancel();
+                continue;
+            }
         };
-        tokio::select! {
-            o = chat::stream_reply(turn, &mut on_delta) => Some(o),
-            _ = tokio::signal::ctrl_c() => None,
+        match event {
+            TurnEvent::Delta { text, .. } => {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+                printed.push_str(&text);
+            }
+            TurnEvent::Replied(_) => {
+                if !printed.ends_with('\n') {
+                    println!();
+                }
+            }
+            TurnEvent::Failed { error, .. } => {
+                if !printed.is_empty() && !printed.ends_with('\n') {
+                    println!();
+                }
+                result = Err(error);
+            }
+            other => super::report_compaction(&other, &mut compacting),
         }
-    };
-    let ended = match &outcome {
-        Some(ReplyOutcome::Complete(c)) => c.text.ends_with('\n'),
-        _ => partial.is_empty() || partial.ends_with('\n'),
-    };
-    if !ended || matches!(&outcome, Some(ReplyOutcome::Complete(c)) if c.text.is_empty()) {
-        println!();
     }
-    outcome.unwrap_or(ReplyOutcome::Cancelled { partial })
+    result
 }

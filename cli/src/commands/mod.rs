@@ -91,32 +91,66 @@ pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Runs a compaction (if due, or whatever the threshold with `force`) and
-/// returns the one-line notice, or `None` when nothing was compacted.
+/// Compacts a session now, whatever the threshold, through the engine;
+/// Ctrl+C while the summary is written gives it up (nothing is changed).
+/// Returns the one-line notice, or `None` when there was nothing to compact.
 pub fn compact_now(
-    sessions: &mut Sessions,
+    engine: &atmos_ai::Engine,
     key: &atmos_ai::SessionKey,
-    force: bool,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Option<String>, atmos_ai::Error> {
-    use atmos_ai::compact;
-    let Some(prepared) = sessions.begin_compaction(key, force)? else {
-        return Ok(None);
-    };
-    let count = prepared.messages.len();
-    // Ctrl+C while the summary is written gives the compaction up: nothing
-    // is changed and the lease is released.
-    let summary = runtime.block_on(async {
-        tokio::select! {
-            summary = compact::summarize(&prepared) => Some(summary),
-            _ = tokio::signal::ctrl_c() => None,
+    use atmos_ai::TurnEvent;
+    let cancel = atmos_ai::CancellationToken::new();
+    runtime.block_on(async {
+        let mut events = engine.compact(key.clone(), cancel.clone());
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        let mut count = 0;
+        loop {
+            let event = tokio::select! {
+                event = events.recv() => event,
+                _ = &mut ctrl_c, if !cancel.is_cancelled() => {
+                    cancel.cancel();
+                    continue;
+                }
+            };
+            match event {
+                Some(TurnEvent::Compaction(e)) => count = e.message_count,
+                Some(TurnEvent::Compacted(r)) if r.compacted => {
+                    return Ok(Some(compaction_line(count, &r)));
+                }
+                Some(TurnEvent::Compacted(_)) | None => return Ok(None),
+                Some(TurnEvent::CompactionFailed {
+                    error: atmos_ai::Error::Cancelled,
+                }) => return Ok(Some("compaction cancelled: nothing was changed".into())),
+                Some(TurnEvent::CompactionFailed { error }) => return Err(error),
+                Some(_) => {}
+            }
         }
-    });
-    let Some(summary) = summary else {
-        sessions.abandon_compaction(prepared);
-        return Ok(Some("compaction cancelled: nothing was changed".into()));
-    };
-    let result = sessions.finish_compaction(prepared, summary)?;
+    })
+}
+
+/// Prints the compaction a turn triggered as one line on stderr; `count`
+/// keeps the number of messages from its first stage. Other events are
+/// left alone.
+pub fn report_compaction(event: &atmos_ai::TurnEvent, count: &mut usize) {
+    use atmos_ai::TurnEvent;
+    match event {
+        TurnEvent::Compaction(e) => *count = e.message_count,
+        TurnEvent::Compacted(r) if r.compacted => eprintln!("{}", compaction_line(*count, r)),
+        TurnEvent::CompactionFailed {
+            error: atmos_ai::Error::Cancelled,
+        } => eprintln!("compaction cancelled: nothing was changed"),
+        TurnEvent::CompactionFailed { error } => {
+            eprintln!("warning: the session was not compacted: {error}")
+        }
+        _ => {}
+    }
+}
+
+/// "compacted 24 messages, ~8,000 → ~1,200 tokens" (and why the summary is
+/// plain, when it fell back).
+pub fn compaction_line(count: usize, result: &atmos_ai::compact::CompactionResult) -> String {
     let mut line = format!(
         "compacted {count} messages, ~{} → ~{} tokens",
         thousands(result.tokens_before),
@@ -125,7 +159,7 @@ pub fn compact_now(
     if let Some(why) = &result.fallback_reason {
         line.push_str(&format!(" (plain summary: {why})"));
     }
-    Ok(Some(line))
+    line
 }
 
 /// 8000 → "8,000".

@@ -289,14 +289,17 @@ fn rename(config: Option<PathBuf>, args: RenameArgs) -> Outcome {
 }
 
 fn compact(config: Option<PathBuf>, args: CompactArgs) -> Outcome {
-    let mut sessions = open_sessions(config)?;
+    let engine = atmos_ai::Engine::open(super::load_project(config)?)?;
     let key = SessionKey::Name(args.name.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::Message(format!("cannot start the async runtime: {e}")))?;
-    let notice = super::compact_now(&mut sessions, &key, true, &runtime)?;
-    let session = sessions.get(&key)?;
+    let notice = super::compact_now(&engine, &key, &runtime)?;
+    let (session, preserve_recent) = engine.call_blocking(move |s| {
+        let preserve = s.project().config.sessions.auto_compact.preserve_recent;
+        Ok((s.get(&key)?, preserve))
+    })?;
     let text = match args.format {
         TextFormat::Json => output::json(&serde_json::json!({
             "compacted": notice.is_some(),
@@ -306,13 +309,7 @@ fn compact(config: Option<PathBuf>, args: CompactArgs) -> Outcome {
             Some(line) => format!("{}: {line}\n", session.name),
             None => format!(
                 "{}: nothing to compact (the newest {} messages are always kept verbatim)\n",
-                session.name,
-                sessions
-                    .project()
-                    .config
-                    .sessions
-                    .auto_compact
-                    .preserve_recent
+                session.name, preserve_recent
             ),
         },
     };

@@ -1,39 +1,55 @@
 //! The driver performs the app's effects against the core and reports back
-//! with events. Store calls are synchronous and quick (SQLite on the local
-//! disk); the slow parts, the provider's reply and the AI summary, run in
-//! tokio tasks that send their results through a channel ([`Bg`]) which the
-//! event loop selects on. A task hands its `PreparedTurn` (or
-//! `PreparedCompaction`) back whole, cancelled or not, so that phase 3 can
-//! store what arrived and release the session's lease.
+//! with events. Session operations are quick calls on the engine's store
+//! thread (`Engine::call_blocking`); a turn is the engine's
+//! (`Engine::chat`): a task forwards its events through the channel the
+//! event loop selects on ([`Bg`]), and [`Driver::background`] converts each
+//! into the app's events. The driver sequences nothing itself.
 
 use super::app::{
     Effect, Entry, EntryKind, Event, Init, Loaded, ProviderInfo, ReplyEnd, SkillInfo,
 };
 use crate::args::TurnArgs;
-use atmos_ai::chat::{self, PreparedTurn, ReplyOutcome, TurnRequest};
-use atmos_ai::compact::{self, PreparedCompaction, SummaryText};
+use atmos_ai::chat::TurnRequest;
+use atmos_ai::compact::{self, Stage};
+use atmos_ai::engine::{self, CancellationToken, OneShot, TurnEvent, TurnEvents};
 use atmos_ai::skills::Skills;
 use atmos_ai::{
-    CreateOptions, Error, ListFilter, Message, Project, Role, Session, SessionKey, Sessions,
+    CreateOptions, Engine, Error, ListFilter, Message, Project, Role, Session, SessionKey,
     TranscriptQuery, UpdateOptions, catalog, history,
 };
 use std::collections::HashMap;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-/// What background tasks report.
+/// What background tasks report: a turn's events, then its end.
 pub enum Bg {
-    Delta(String),
-    ReplyEnded(Box<PreparedTurn>, ReplyOutcome),
-    Summarized(Box<PreparedCompaction>, SummaryText),
+    Turn(TurnEvent),
+    TurnEnded,
 }
 
 /// The sessions (or, with sessions off, the project) and the running turn.
 pub struct Driver {
     project: Project,
-    sessions: Option<Sessions>,
+    engine: Option<Engine>,
     skills: Skills,
     tx: mpsc::UnboundedSender<Bg>,
-    cancel: Option<oneshot::Sender<()>>,
+    running: Option<Running>,
+}
+
+/// What the driver keeps of the running turn to convert its events.
+struct Running {
+    cancel: CancellationToken,
+    /// The message, given back to the input if the turn cannot start.
+    text: String,
+    /// A session made for this message, deleted if the turn cannot start.
+    created: Option<SessionKey>,
+    started: bool,
+    /// The session and its next request's tokens, as last reported.
+    changed: Option<(Session, u64)>,
+    /// The reply, held until the engine says whether a compaction follows
+    /// (so that the app never sees the turn idle between the two).
+    ended: Option<Vec<Event>>,
+    /// Messages in the compaction under way.
+    compacting: Option<usize>,
 }
 
 /// The transcript page size used to read a whole transcript.
@@ -43,19 +59,16 @@ impl Driver {
     /// Opens the project's sessions. With sessions disabled the driver still
     /// works: turns are one-shot and nothing is kept.
     pub fn open(project: Project, tx: mpsc::UnboundedSender<Bg>) -> atmos_ai::Result<Driver> {
-        let (sessions, skills) = if project.config.sessions.enabled {
-            let s = Sessions::open(project.clone())?;
-            let skills = s.skills().clone();
-            (Some(s), skills)
-        } else {
-            (None, Skills::load(&project)?)
+        let engine = match project.config.sessions.enabled {
+            true => Some(Engine::open(project.clone())?),
+            false => None,
         };
         Ok(Driver {
+            skills: Skills::load(&project)?,
             project,
-            sessions,
-            skills,
+            engine,
             tx,
-            cancel: None,
+            running: None,
         })
     }
 
@@ -95,7 +108,7 @@ impl Driver {
         let mut notes = Vec::new();
         let mut loaded = None;
         let mut init_provider = entry.name.clone();
-        match (&mut self.sessions, &args.session) {
+        match (&self.engine, &args.session) {
             (None, _) => {
                 notes.push(Entry::note(
                     "Sessions are disabled in this project, so this chat is not kept and each \
@@ -108,15 +121,16 @@ impl Driver {
                     });
                 }
             }
-            (Some(sessions), Some(name)) => {
+            (Some(engine), Some(name)) => {
                 let switch = UpdateOptions {
                     provider: args.provider.clone(),
                     model: args.model.clone(),
                     skill: args.skill.clone(),
                     metadata: None,
                 };
+                let key = SessionKey::Name(name.clone());
                 let resumed =
-                    sessions.resume(&SessionKey::Name(name.clone()), true, switch, Some(0))?;
+                    engine.call_blocking(move |s| s.resume(&key, true, switch, Some(0)))?;
                 for gone in &resumed.evicted {
                     notes.push(evicted_note(gone));
                 }
@@ -146,7 +160,7 @@ impl Driver {
         }
         let prompt = self.skill_prompt(&skill);
         let init = Init {
-            sessions_enabled: self.sessions.is_some(),
+            sessions_enabled: self.engine.is_some(),
             providers,
             skills,
             model: args.model.clone().unwrap_or(entry.model),
@@ -169,22 +183,20 @@ impl Driver {
                 text,
             } => self.send(session, provider, model, skill, text),
             Effect::Cancel => {
-                if let Some(c) = self.cancel.take() {
-                    let _ = c.send(());
+                if let Some(r) = &self.running {
+                    r.cancel.cancel();
                 }
                 vec![]
             }
-            Effect::ListSessions => {
-                match self.sessions().and_then(|s| s.list(&ListFilter::default())) {
-                    Ok((listed, _)) => vec![Event::Listed(
-                        listed.into_iter().map(|l| l.session).collect(),
-                    )],
-                    Err(e) => vec![
-                        Event::Listed(Vec::new()),
-                        notice(Entry::error(e.to_string())),
-                    ],
-                }
-            }
+            Effect::ListSessions => match self.call(|s| s.list(&ListFilter::default())) {
+                Ok((listed, _)) => vec![Event::Listed(
+                    listed.into_iter().map(|l| l.session).collect(),
+                )],
+                Err(e) => vec![
+                    Event::Listed(Vec::new()),
+                    notice(Entry::error(e.to_string())),
+                ],
+            },
             Effect::Switch { id } => match self.load(&SessionKey::Id(id)) {
                 Ok(l) => vec![Event::Loaded(Box::new(l))],
                 Err(e) => vec![notice(Entry::error(e.to_string()))],
@@ -195,15 +207,14 @@ impl Driver {
                 model,
                 skill,
             } => {
-                let created = self.sessions_mut().and_then(|s| {
-                    s.create(CreateOptions {
-                        name,
-                        provider: Some(provider),
-                        model: (!model.is_empty()).then_some(model),
-                        skill: Some(skill),
-                        metadata: None,
-                    })
-                });
+                let options = CreateOptions {
+                    name,
+                    provider: Some(provider),
+                    model: (!model.is_empty()).then_some(model),
+                    skill: Some(skill),
+                    metadata: None,
+                };
+                let created = self.call(move |s| s.create(options));
                 let result = created.and_then(|(session, evicted)| {
                     let mut l = self.load(&SessionKey::Id(session.id))?;
                     l.entries.extend(evicted.iter().map(|g| evicted_note(g)));
@@ -212,13 +223,11 @@ impl Driver {
                 vec![Event::Created(result.map_err(|e| e.to_string()))]
             }
             Effect::Rename { id, name } => vec![Event::Renamed(
-                self.sessions_mut()
-                    .and_then(|s| s.rename(&SessionKey::Id(id), &name))
+                self.call(move |s| s.rename(&SessionKey::Id(id), &name))
                     .map_err(|e| e.to_string()),
             )],
             Effect::Delete { id } => vec![Event::Deleted(
-                self.sessions_mut()
-                    .and_then(|s| s.delete(&SessionKey::Id(id)))
+                self.call(move |s| s.delete(&SessionKey::Id(id)))
                     .map_err(|e| e.to_string()),
             )],
             Effect::SetSkill { id, skill } => self.update(
@@ -247,26 +256,24 @@ impl Driver {
     /// Handles a background task's report.
     pub fn background(&mut self, bg: Bg) -> Vec<Event> {
         match bg {
-            Bg::Delta(text) => vec![Event::Delta(text)],
-            Bg::ReplyEnded(prepared, outcome) => self.reply_ended(*prepared, outcome),
-            Bg::Summarized(prepared, summary) => self.summarized(*prepared, summary),
+            Bg::Turn(event) => self.turn_event(event),
+            Bg::TurnEnded => {
+                let ended = self.running.take().and_then(|r| r.ended);
+                ended.unwrap_or_default()
+            }
         }
     }
 
-    fn sessions(&self) -> atmos_ai::Result<&Sessions> {
-        self.sessions
-            .as_ref()
-            .ok_or_else(|| Error::SessionsDisabled {
-                config_path: self.project.config_path.clone(),
-            })
-    }
-
-    fn sessions_mut(&mut self) -> atmos_ai::Result<&mut Sessions> {
-        self.sessions
-            .as_mut()
-            .ok_or_else(|| Error::SessionsDisabled {
-                config_path: self.project.config_path.clone(),
-            })
+    /// Runs `f` on the engine's store thread.
+    fn call<T, F>(&self, f: F) -> atmos_ai::Result<T>
+    where
+        F: FnOnce(&mut atmos_ai::Sessions) -> atmos_ai::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.engine {
+            Some(engine) => engine.call_blocking(f),
+            None => Err(engine::disabled(&self.project)),
+        }
     }
 
     fn skill_prompt(&self, skill: &str) -> String {
@@ -280,28 +287,31 @@ impl Driver {
     /// A session with its whole transcript (archived messages and summaries
     /// included) and the estimate of what its next turn sends.
     fn load(&mut self, key: &SessionKey) -> atmos_ai::Result<Loaded> {
-        let sessions = self.sessions()?;
-        let mut all: Vec<Message> = Vec::new();
-        let mut before = None;
-        loop {
-            let (_, page) = sessions.messages(
-                key,
-                &TranscriptQuery {
-                    before,
-                    limit: PAGE,
-                    include_archived: true,
-                    include_summaries: true,
-                },
-            )?;
-            before = page.messages.first().map(|m| m.id);
-            let mut older = page.messages;
-            older.append(&mut all);
-            all = older;
-            if !page.has_more || before.is_none() {
-                break;
+        let key = key.clone();
+        let (all, session, tokens) = self.call(move |sessions| {
+            let mut all: Vec<Message> = Vec::new();
+            let mut before = None;
+            loop {
+                let (_, page) = sessions.messages(
+                    &key,
+                    &TranscriptQuery {
+                        before,
+                        limit: PAGE,
+                        include_archived: true,
+                        include_summaries: true,
+                    },
+                )?;
+                before = page.messages.first().map(|m| m.id);
+                let mut older = page.messages;
+                older.append(&mut all);
+                all = older;
+                if !page.has_more || before.is_none() {
+                    break;
+                }
             }
-        }
-        let (session, tokens) = self.window(key)?;
+            let (session, tokens) = sessions.next_request_tokens(&key)?;
+            Ok((all, session, tokens))
+        })?;
         let markers = self
             .project
             .config
@@ -315,31 +325,12 @@ impl Driver {
         })
     }
 
-    /// The session and the estimated tokens of its next request (skill
-    /// prompt, summaries, active window): O(window), not O(history).
-    fn window(&mut self, key: &SessionKey) -> atmos_ai::Result<(Session, u64)> {
-        let sessions = self.sessions_mut()?;
-        let session = sessions.get(key)?;
-        // What a turn would send: the summaries and the newest
-        // max_history_messages (all when 0), as `begin_turn` reads them.
-        let max = sessions.project().config.max_history_messages;
-        let window = sessions
-            .store()
-            .active_window(&session.id, (max > 0).then_some(max))?;
-        let prompt = self.skill_prompt(&session.skill);
-        let tokens = history::estimate_request(
-            &history::system_prompt(&prompt, &window),
-            &history::messages(&window, &[]),
-        );
-        Ok((session, tokens))
-    }
-
     fn update(&mut self, id: String, options: UpdateOptions) -> Vec<Event> {
-        let key = SessionKey::Id(id);
-        let result = self
-            .sessions_mut()
-            .and_then(|s| s.update(&key, options))
-            .and_then(|_| self.window(&key));
+        let result = self.call(move |s| {
+            let key = SessionKey::Id(id);
+            s.update(&key, options)?;
+            s.next_request_tokens(&key)
+        });
         vec![Event::Updated(result.map_err(|e| e.to_string()))]
     }
 
@@ -351,239 +342,207 @@ impl Driver {
         skill: String,
         text: String,
     ) -> Vec<Event> {
-        let failed = |text: String, e: &Error, config: &atmos_ai::Config| {
-            vec![Event::SendFailed {
-                text,
-                error: explain(e, config),
-            }]
-        };
-        let Some(sessions) = &mut self.sessions else {
-            let prepared = chat::prepare_one_shot(
-                &self.project,
-                &self.skills,
-                Some(&provider),
-                Some(&model),
-                Some(&skill),
-                &text,
-            );
-            return match prepared {
-                Ok(p) => {
-                    self.spawn_turn(p);
-                    vec![Event::ReplyStarted { session: None }]
-                }
-                Err(e) => failed(text, &e, &self.project.config),
+        let cancel = CancellationToken::new();
+        let Some(engine) = &self.engine else {
+            let one = OneShot {
+                provider: Some(provider),
+                model: Some(model),
+                skill: Some(skill),
+                message: text.clone(),
+                stream: true,
             };
+            let events = engine::one_shot(&self.project, &self.skills, one, cancel.clone());
+            self.follow(events, cancel, text, None);
+            return vec![];
         };
         let mut events = Vec::new();
         let (key, created) = match session {
-            Some(id) => (SessionKey::Id(id), false),
+            Some(id) => (SessionKey::Id(id), None),
             None => {
-                let made = sessions.create(CreateOptions {
+                let options = CreateOptions {
                     name: None,
                     provider: Some(provider),
                     model: Some(model),
                     skill: Some(skill),
                     metadata: None,
-                });
-                match made {
+                };
+                match engine.call_blocking(move |s| s.create(options)) {
                     Ok((s, evicted)) => {
                         events.extend(evicted.iter().map(|g| notice(evicted_note(g))));
-                        (SessionKey::Id(s.id), true)
+                        let key = SessionKey::Id(s.id);
+                        (key.clone(), Some(key))
                     }
-                    Err(e) => return failed(text, &e, &self.project.config),
+                    Err(e) => {
+                        return vec![Event::SendFailed {
+                            text,
+                            error: explain(&e, &self.project.config),
+                        }];
+                    }
                 }
             }
         };
-        let begun = sessions.begin_turn(TurnRequest {
-            key: key.clone(),
-            message: text.clone(),
-            context: Vec::new(),
-        });
-        match begun {
-            Ok(p) => {
-                let session = sessions.get(&key).ok();
-                self.spawn_turn(p);
-                events.push(Event::ReplyStarted { session });
-                events
-            }
-            Err(e) => {
-                // Nothing was sent: a session made just for this message goes.
-                if created {
-                    let _ = sessions.delete(&key);
-                }
-                events.extend(failed(text, &e, &self.project.config));
-                events
-            }
-        }
+        let turn = engine.chat(TurnRequest::new(key, text.clone()), cancel.clone());
+        self.follow(turn, cancel, text, created);
+        events
     }
 
-    /// Phase 2 in a task; Esc/Ctrl+C send on the oneshot, and the task ends
-    /// the stream itself so that the turn comes back whole.
-    fn spawn_turn(&mut self, prepared: PreparedTurn) {
-        let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
-        self.cancel = Some(cancel_tx);
+    /// Forwards a turn's events to the event loop, then its end.
+    fn follow(
+        &mut self,
+        mut events: TurnEvents,
+        cancel: CancellationToken,
+        text: String,
+        created: Option<SessionKey>,
+    ) {
+        self.running = Some(Running {
+            cancel,
+            text,
+            created,
+            started: false,
+            changed: None,
+            ended: None,
+            compacting: None,
+        });
         let tx = self.tx.clone();
         tokio::spawn(async move {
-            let mut partial = String::new();
-            let outcome = {
-                let deltas = tx.clone();
-                let mut on_delta = |d: &str| {
-                    partial.push_str(d);
-                    let _ = deltas.send(Bg::Delta(d.to_string()));
-                };
-                tokio::select! {
-                    outcome = chat::stream_reply(&prepared, &mut on_delta) => Some(outcome),
-                    _ = cancel_rx => None,
-                }
-            };
-            let outcome = outcome.unwrap_or(ReplyOutcome::Cancelled { partial });
-            let _ = tx.send(Bg::ReplyEnded(Box::new(prepared), outcome));
+            while let Some(event) = events.recv().await {
+                let _ = tx.send(Bg::Turn(event));
+            }
+            let _ = tx.send(Bg::TurnEnded);
         });
     }
 
-    /// Phase 3: store the reply (or the part that arrived), then compact
-    /// when the session is due.
-    fn reply_ended(&mut self, prepared: PreparedTurn, outcome: ReplyOutcome) -> Vec<Event> {
-        self.cancel = None;
-        let cancelled = matches!(outcome, ReplyOutcome::Cancelled { .. });
-        let arrived = match &outcome {
-            ReplyOutcome::Complete(c) => c.text.clone(),
-            ReplyOutcome::Failed { partial, .. } | ReplyOutcome::Cancelled { partial } => {
-                partial.clone()
-            }
-        };
+    /// One event of the running turn as the app's.
+    fn turn_event(&mut self, event: TurnEvent) -> Vec<Event> {
         let config = self.project.config.clone();
-        let cancel_note = |arrived: &str| {
-            if arrived.is_empty() {
-                "Cancelled before the reply started".to_string()
-            } else {
-                "Cancelled: the reply so far is kept, marked interrupted".to_string()
-            }
-        };
-        let Some(session) = prepared.session.clone() else {
-            let result = chat::finish_one_shot(prepared, outcome);
-            let mut end = ReplyEnd {
-                session: None,
-                text: arrived.clone(),
-                interrupted: cancelled,
-                error: None,
-                tokens: None,
-            };
-            match result {
-                Ok(f) => end.text = f.reply.content,
-                Err(Error::Cancelled) => {
-                    return vec![
-                        Event::ReplyEnded(Box::new(end)),
-                        notice(Entry::note(cancel_note(&arrived))),
-                    ];
-                }
-                Err(e) => end.error = Some(explain(&e, &config)),
-            }
-            return vec![Event::ReplyEnded(Box::new(end))];
-        };
-        let key = SessionKey::Id(session.id.clone());
-        let estimated = prepared.estimated_input;
-        let Some(sessions) = &mut self.sessions else {
+        let Some(run) = &mut self.running else {
             return vec![];
         };
-        match sessions.finish_turn(prepared, outcome) {
-            Ok(finished) => {
-                let tokens = estimated + history::estimate_tokens(&finished.reply.content) + 4;
-                let mut events = vec![Event::ReplyEnded(Box::new(ReplyEnd {
-                    session: finished.session,
-                    text: finished.reply.content,
+        match event {
+            TurnEvent::Started(started) => {
+                run.started = true;
+                vec![Event::ReplyStarted {
+                    session: started.session,
+                }]
+            }
+            TurnEvent::Delta { text, .. } => vec![Event::Delta(text)],
+            // After the turn (`Chat`) or its compaction (`Compacted`): the
+            // counters and tokens that the reply or the compaction's end
+            // carries to the app.
+            TurnEvent::SessionChanged {
+                session, tokens, ..
+            } => {
+                run.changed = Some((*session, tokens));
+                vec![]
+            }
+            TurnEvent::Replied(turn) => {
+                let tokens = run.changed.as_ref().map(|(_, t)| *t);
+                run.ended = Some(vec![Event::ReplyEnded(Box::new(ReplyEnd {
+                    session: turn.session,
+                    text: turn.reply.content,
                     interrupted: false,
                     error: None,
-                    tokens: Some(tokens),
-                }))];
-                events.extend(self.maybe_compact(&key));
-                events
+                    tokens,
+                }))]);
+                vec![]
             }
-            Err(e) => {
-                let (session, tokens) = match self.window(&key) {
-                    Ok((s, t)) => (Some(s), Some(t)),
-                    Err(_) => (None, None),
+            TurnEvent::Failed { error, .. } if !run.started => {
+                // Nothing was sent: a session made just for this message goes.
+                if let (Some(key), Some(engine)) = (run.created.take(), &self.engine) {
+                    let _ = engine.call_blocking(move |s| s.delete(&key));
+                }
+                vec![Event::SendFailed {
+                    text: std::mem::take(&mut run.text),
+                    error: explain(&error, &config),
+                }]
+            }
+            TurnEvent::Failed { error, partial } => {
+                let cancelled = matches!(error, Error::Cancelled);
+                let (session, tokens) = match run.changed.clone() {
+                    Some((s, t)) => (Some(s), Some(t)),
+                    None => (None, None),
                 };
                 let mut events = vec![Event::ReplyEnded(Box::new(ReplyEnd {
                     session,
-                    text: arrived.clone(),
+                    text: partial.clone(),
                     interrupted: cancelled,
-                    error: (!cancelled).then(|| explain(&e, &config)),
+                    error: (!cancelled).then(|| explain(&error, &config)),
                     tokens,
                 }))];
                 if cancelled {
-                    events.push(notice(Entry::note(cancel_note(&arrived))));
+                    events.push(notice(Entry::note(if partial.is_empty() {
+                        "Cancelled before the reply started"
+                    } else {
+                        "Cancelled: the reply so far is kept, marked interrupted"
+                    })));
+                }
+                run.ended = Some(events);
+                vec![]
+            }
+            TurnEvent::Compaction(e) if e.stage == Stage::Starting => {
+                run.compacting = Some(e.message_count);
+                let mut events = run.ended.take().unwrap_or_default();
+                events.push(Event::CompactionStarted(format!(
+                    "compacting the {} oldest messages into a summary…",
+                    e.message_count
+                )));
+                events
+            }
+            TurnEvent::Compaction(_) => vec![],
+            TurnEvent::Compacted(result) => self.compacted(&result),
+            TurnEvent::CompactionFailed { error } => {
+                let line = Entry::error(format!("the session was not compacted: {error}"));
+                let mut events = run.ended.take().unwrap_or_default();
+                match (run.compacting.take(), &run.changed) {
+                    (Some(_), Some((session, tokens))) => events.push(Event::CompactionEnded {
+                        session_id: session.id.clone(),
+                        entries: vec![line],
+                        tokens: *tokens,
+                    }),
+                    _ => events.push(notice(line)),
                 }
                 events
             }
         }
     }
 
-    fn maybe_compact(&mut self, key: &SessionKey) -> Vec<Event> {
-        let Some(sessions) = &mut self.sessions else {
+    /// The end of a compaction: its line, and the summary (in markers when
+    /// `show_summary_markers`) for the transcript.
+    fn compacted(&mut self, r: &compact::CompactionResult) -> Vec<Event> {
+        let Some(run) = &mut self.running else {
             return vec![];
         };
-        match sessions.begin_compaction(key, false) {
-            Ok(Some(p)) => {
-                let line = format!(
-                    "compacting the {} oldest messages into a summary…",
-                    p.messages.len()
-                );
-                let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    let summary = compact::summarize(&p).await;
-                    let _ = tx.send(Bg::Summarized(Box::new(p), summary));
-                });
-                vec![Event::CompactionStarted(line)]
-            }
-            Ok(None) | Err(Error::Busy { .. }) => vec![],
-            Err(e) => vec![notice(Entry::error(format!(
-                "the session was not compacted: {e}"
-            )))],
-        }
-    }
-
-    fn summarized(&mut self, prepared: PreparedCompaction, summary: SummaryText) -> Vec<Event> {
-        let count = prepared.messages.len();
-        let session_id = prepared.session.id.clone();
-        let key = SessionKey::Id(session_id.clone());
-        let Some(sessions) = &mut self.sessions else {
+        let count = run.compacting.take().unwrap_or_default();
+        let Some((session, tokens)) = run.changed.clone() else {
             return vec![];
         };
-        let mut entries = Vec::new();
-        match sessions.finish_compaction(prepared, summary) {
-            Ok(r) => {
-                let mut line = format!(
-                    "Compacted {count} messages into a summary (~{} → ~{} tokens); they stay in \
-                     the transcript and the archive",
-                    crate::commands::thousands(r.tokens_before),
-                    crate::commands::thousands(r.tokens_after)
-                );
-                if let Some(why) = &r.fallback_reason {
-                    line.push_str(&format!(" (plain summary: {why})"));
-                }
-                entries.push(Entry::note(line));
-                if self
-                    .project
-                    .config
-                    .sessions
-                    .auto_compact
-                    .show_summary_markers
-                    && let Ok(l) = self.load(&key)
-                    && let Some(s) = l
-                        .entries
-                        .iter()
-                        .rev()
-                        .find(|e| e.kind == EntryKind::Summary)
-                {
-                    entries.push(s.clone());
-                }
-            }
-            Err(e) => entries.push(Entry::error(format!("the session was not compacted: {e}"))),
+        let mut line = format!(
+            "Compacted {count} messages into a summary (~{} → ~{} tokens); they stay in \
+             the transcript and the archive",
+            crate::commands::thousands(r.tokens_before),
+            crate::commands::thousands(r.tokens_after)
+        );
+        if let Some(why) = &r.fallback_reason {
+            line.push_str(&format!(" (plain summary: {why})"));
         }
-        let tokens = self.window(&key).map(|(_, t)| t).unwrap_or_default();
+        let mut entries = vec![Entry::note(line)];
+        if self
+            .project
+            .config
+            .sessions
+            .auto_compact
+            .show_summary_markers
+            && let Ok(l) = self.load(&SessionKey::Id(session.id.clone()))
+            && let Some(s) = l
+                .entries
+                .iter()
+                .rev()
+                .find(|e| e.kind == EntryKind::Summary)
+        {
+            entries.push(s.clone());
+        }
         vec![Event::CompactionEnded {
-            session_id,
+            session_id: session.id,
             entries,
             tokens,
         }]

@@ -1,5 +1,5 @@
-//! One chat turn, in three phases so that no caller holds the database
-//! across a network await:
+//! The phases of one chat turn, which the engine (`crate::engine`) runs in
+//! order so that nobody holds the database across a network await:
 //!
 //! 1. [`Sessions::begin_turn`] (sync): take the session's turn lease, store
 //!    the user message (committed before any provider is called), build the
@@ -7,30 +7,29 @@
 //! 2. [`stream_reply`] (async, no database): call the provider, passing each
 //!    text piece on as it arrives. Dropping the future cancels the request.
 //! 3. [`Sessions::finish_turn`] (sync): store the reply with its usage — or
-//!    the part that arrived, marked interrupted — and give the lease back.
+//!    the part that arrived, marked interrupted — and give the lease back,
+//!    or hand it to the compaction the reply made due.
 //!
 //! [`prepare_one_shot`] builds the same request without a session, for
-//! `atmos ai ask` when nothing is to be kept.
+//! `atmos ai ask` when nothing is to be kept. The faces do not call these:
+//! they call the engine and render its events.
 
 use crate::catalog;
 use crate::config::{Config, Project};
 use crate::error::{Error, Result};
 use crate::history;
+use crate::lease::LeaseGuard;
 use crate::sessions::Sessions;
 use crate::skills::Skills;
 use atmos_providers::{
     ChatRequest, Completion, Provider, ProviderError, ProviderSettings, StreamEvent,
 };
-use atmos_store::{ContextRef, Lease, Message, NewMessage, Role, Session, SessionKey, TokenUsage};
+use atmos_store::{ContextRef, Message, NewMessage, Role, Session, SessionKey, TokenUsage};
 use std::time::{Duration, Instant};
 
 /// How long a turn's lease lasts without its holder. A process that dies
 /// mid-turn blocks the session at most this long (less: see [`holder_is_gone`]).
 pub const LEASE_TTL: Duration = Duration::from_secs(15 * 60);
-
-/// How long a turn's lease is kept for the compaction it made due, when
-/// nobody starts that compaction (the caller stopped): then it expires.
-pub const HANDOVER_TTL: Duration = Duration::from_secs(60);
 
 /// What to send.
 #[derive(Debug, Clone)]
@@ -38,6 +37,21 @@ pub struct TurnRequest {
     pub key: SessionKey,
     pub message: String,
     pub context: Vec<ContextRef>,
+    /// Ask the provider to stream (deltas as they come); `false` gets the
+    /// whole reply in one piece.
+    pub stream: bool,
+}
+
+impl TurnRequest {
+    /// A streamed turn of `message` in the session `key`, with no context.
+    pub fn new(key: SessionKey, message: impl Into<String>) -> TurnRequest {
+        TurnRequest {
+            key,
+            message: message.into(),
+            context: Vec::new(),
+            stream: true,
+        }
+    }
 }
 
 /// A turn between phase 1 and phase 3.
@@ -53,7 +67,7 @@ pub struct PreparedTurn {
     pub estimated_input: u64,
     pub started: Instant,
     provider: Box<dyn Provider>,
-    lease: Option<Lease>,
+    lease: Option<LeaseGuard>,
 }
 
 impl std::fmt::Debug for PreparedTurn {
@@ -75,7 +89,7 @@ impl PreparedTurn {
         provider: Box<dyn Provider>,
         system: String,
         messages: Vec<atmos_providers::ChatMessage>,
-        stored: Option<(Session, Message, Lease)>,
+        stored: Option<(Session, Message, LeaseGuard)>,
     ) -> PreparedTurn {
         let estimated_input = history::estimate_request(&system, &messages);
         let (session, user_message, lease) = match stored {
@@ -132,19 +146,14 @@ impl Sessions {
     /// Phase 1: lease, store the user message, build the request. A busy
     /// session is `Busy`; a provider without credentials is
     /// `ProviderNotConfigured` and nothing is stored.
-    pub fn begin_turn(&mut self, turn: TurnRequest) -> Result<PreparedTurn> {
+    pub(crate) fn begin_turn(&mut self, turn: TurnRequest) -> Result<PreparedTurn> {
         if turn.message.trim().is_empty() {
             return Err(Error::invalid_param("message", "the message is empty"));
         }
         let session = self.get(&turn.key)?;
         let (settings, provider) =
             provider_for(&self.project().config, &session.provider, &session.model)?;
-        let skill_prompt = self
-            .skills()
-            .get(&session.skill)
-            .or_else(|| self.skills().get(self.skills().default_name()))
-            .map(|s| s.system_prompt.clone())
-            .unwrap_or_default();
+        let skill_prompt = self.skill_prompt(&session.skill);
         let holder = lease_holder();
         let lease = self.store_mut().acquire_lease_with(
             &session.id,
@@ -152,70 +161,56 @@ impl Sessions {
             LEASE_TTL.as_millis() as i64,
             &holder_is_gone,
         )?;
+        // From here every way out gives the lease back: `?` drops the guard.
+        let lease = LeaseGuard::new(lease, self.orphans());
         let stored = NewMessage {
             context: turn.context.clone(),
             ..NewMessage::new(Role::User, turn.message.clone())
         };
-        let user_message = match self.store_mut().append_message(&session.id, &stored) {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = self.store_mut().release_lease(&lease);
-                return Err(e.into());
-            }
-        };
+        let user_message = self.store_mut().append_message(&session.id, &stored)?;
         let limit = match self.project().config.max_history_messages {
             0 => None,
             n => Some(n),
         };
-        let window = match self.store().active_window(&session.id, limit) {
-            Ok(w) => w,
-            Err(e) => {
-                let _ = self.store_mut().release_lease(&lease);
-                return Err(e.into());
-            }
-        };
+        let window = self.store().active_window(&session.id, limit)?;
         let system = history::system_prompt(&skill_prompt, &window);
         let messages = history::messages(&window, &turn.context);
-        Ok(PreparedTurn::new(
+        let mut prepared = PreparedTurn::new(
             &settings,
             provider,
             system,
             messages,
             Some((session, user_message, lease)),
-        ))
+        );
+        prepared.request.stream = turn.stream;
+        Ok(prepared)
     }
 
     /// Phase 3: store the reply (or what arrived, marked interrupted) and
     /// release the lease. A provider failure is returned as its error after
-    /// the partial reply is stored; a cancel as `Cancelled`.
-    pub fn finish_turn(
+    /// the partial reply is stored; a cancel as `Cancelled`. A reply that
+    /// makes the session due for compaction hands its lease over (the
+    /// second value) so that the session stays busy until the compaction
+    /// ends.
+    pub(crate) fn finish_turn(
         &mut self,
-        turn: PreparedTurn,
+        mut turn: PreparedTurn,
         outcome: ReplyOutcome,
-    ) -> Result<FinishedTurn> {
+    ) -> (Result<FinishedTurn>, Option<LeaseGuard>) {
         let result = self.store_outcome(&turn, outcome);
-        let Some(lease) = turn.lease else {
-            return result;
+        let Some(lease) = turn.lease.take() else {
+            return (result, None);
         };
-        // A reply that makes the session due for compaction keeps the lease
-        // for it: the session stays busy until the compaction ends.
         if let Ok(FinishedTurn {
             session: Some(session),
             ..
         }) = &result
             && crate::compact::may_be_due(&self.project().config, session)
-            && self
-                .store_mut()
-                .renew_lease(&lease, HANDOVER_TTL.as_millis() as i64)
-                .is_ok()
         {
-            self.handover.insert(session.id.clone(), lease);
-            return result;
+            return (result, Some(lease));
         }
-        if let Err(e) = self.store_mut().release_lease(&lease) {
-            tracing::warn!("could not release the turn lease: {e}");
-        }
-        result
+        self.release(lease);
+        (result, None)
     }
 
     fn store_outcome(
@@ -258,7 +253,7 @@ impl Sessions {
 }
 
 /// Phase 2: streams the reply. `on_delta` gets each text piece in order.
-pub async fn stream_reply(
+pub(crate) async fn stream_reply(
     turn: &PreparedTurn,
     on_delta: &mut (dyn FnMut(&str) + Send),
 ) -> ReplyOutcome {
@@ -277,7 +272,7 @@ pub async fn stream_reply(
 }
 
 /// A turn that keeps nothing (sessions off, or `ask` without `--session`).
-pub fn prepare_one_shot(
+pub(crate) fn prepare_one_shot(
     project: &Project,
     skills: &Skills,
     provider: Option<&str>,
@@ -311,7 +306,7 @@ pub fn prepare_one_shot(
 }
 
 /// Ends a one-shot turn: the reply as a message that was not stored.
-pub fn finish_one_shot(turn: PreparedTurn, outcome: ReplyOutcome) -> Result<FinishedTurn> {
+pub(crate) fn finish_one_shot(turn: PreparedTurn, outcome: ReplyOutcome) -> Result<FinishedTurn> {
     match outcome {
         ReplyOutcome::Complete(c) => {
             let usage = usage_of(&turn, &c);

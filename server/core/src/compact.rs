@@ -7,18 +7,20 @@
 //! compaction folds the previous summary into the new one, so what is sent
 //! stays bounded however long the session runs.
 //!
-//! Like a chat turn it runs in three phases: [`Sessions::begin_compaction`]
-//! (sync: decide and take the session's lease), [`summarize`] (async: the
-//! provider, or the plain fallback), [`Sessions::finish_compaction`] (sync:
-//! store the summary, archive, release).
+//! Like a chat turn it runs in three phases, which the engine
+//! (`crate::engine`) sequences: [`Sessions::begin_compaction`] (sync: decide
+//! and take the session's lease), [`summarize`] (async: the provider, or the
+//! plain fallback), [`Sessions::finish_compaction`] (sync: store the summary,
+//! archive, release).
 
 use crate::chat::{LEASE_TTL, holder_is_gone, provider_for};
 use crate::config::AutoCompactConfig;
 use crate::error::Result;
 use crate::history::estimate_tokens;
+use crate::lease::LeaseGuard;
 use crate::sessions::Sessions;
 use atmos_providers::{ChatMessage, ChatRequest, Provider, Role as WireRole};
-use atmos_store::{Lease, Message, NewSummary, Role, Session, SessionKey};
+use atmos_store::{Message, NewSummary, Role, Session, SessionKey};
 
 /// The instructions for AI summaries.
 pub const SUMMARY_PROMPT: &str = "You compact the history of a conversation between an infrastructure \
@@ -126,7 +128,7 @@ pub struct PreparedCompaction {
     pub use_ai: bool,
     provider: Option<Box<dyn Provider>>,
     model: String,
-    lease: Lease,
+    lease: LeaseGuard,
 }
 
 impl std::fmt::Debug for PreparedCompaction {
@@ -229,46 +231,49 @@ impl PreparedCompaction {
 
 impl Sessions {
     /// Phase 1: decides whether the session is due (always, with `force`)
-    /// and takes its lease. `Ok(None)`: nothing to compact.
-    pub fn begin_compaction(
+    /// and takes its lease, or the one `handover` carries from the turn that
+    /// made it due. `Ok(None)`: nothing to compact.
+    pub(crate) fn begin_compaction(
         &mut self,
         key: &SessionKey,
         force: bool,
+        handover: Option<LeaseGuard>,
     ) -> Result<Option<PreparedCompaction>> {
         let session = self.get(key)?;
         let config = self.project().config.clone();
-        let handed_over = self.handover.remove(&session.id);
         if !force && !may_be_due(&config, &session) {
-            if let Some(lease) = handed_over {
-                let _ = self.store_mut().release_lease(&lease);
+            if let Some(lease) = handover {
+                self.release(lease);
             }
             return Ok(None);
         }
         // The lease first (the turn's, when it handed it over): what is read
-        // next cannot change under us.
-        let lease = match handed_over {
+        // next cannot change under us. From here a `?` drops the guard,
+        // which gives the lease back.
+        let lease = match handover {
             Some(lease) => {
                 self.store_mut()
-                    .renew_lease(&lease, LEASE_TTL.as_millis() as i64)?;
+                    .renew_lease(lease.lease(), LEASE_TTL.as_millis() as i64)?;
                 lease
             }
             None => {
                 let holder = format!("compact-{}", crate::chat::lease_holder());
-                self.store_mut().acquire_lease_with(
+                let lease = self.store_mut().acquire_lease_with(
                     &session.id,
                     &holder,
                     LEASE_TTL.as_millis() as i64,
                     &holder_is_gone,
-                )?
+                )?;
+                LeaseGuard::new(lease, self.orphans())
             }
         };
-        match self.plan(&session, force) {
-            Ok(Some((summaries, oldest, n))) => {
-                self.prepare(session, &config, summaries, oldest, n, lease)
+        match self.plan(&session, force)? {
+            Some((summaries, oldest, n)) => {
+                Ok(self.prepare(session, &config, summaries, oldest, n, lease))
             }
-            other => {
-                let _ = self.store_mut().release_lease(&lease);
-                other.map(|_| None)
+            None => {
+                self.release(lease);
+                Ok(None)
             }
         }
     }
@@ -322,8 +327,8 @@ impl Sessions {
         summaries: Vec<Message>,
         oldest: Vec<Message>,
         n: usize,
-        lease: Lease,
-    ) -> Result<Option<PreparedCompaction>> {
+        lease: LeaseGuard,
+    ) -> Option<PreparedCompaction> {
         let ac = &config.sessions.auto_compact;
         let messages: Vec<Message> = oldest.into_iter().take(n).collect();
         let tokens_before = summaries
@@ -342,7 +347,7 @@ impl Sessions {
         } else {
             None
         };
-        Ok(Some(PreparedCompaction {
+        Some(PreparedCompaction {
             model: session.model.clone(),
             session,
             previous_summaries: summaries,
@@ -351,24 +356,24 @@ impl Sessions {
             use_ai: ac.use_ai_summary,
             provider,
             lease,
-        }))
+        })
     }
 
     /// Phase 3: stores the summary, archives what it replaces, releases the
     /// lease.
-    pub fn finish_compaction(
+    pub(crate) fn finish_compaction(
         &mut self,
         prepared: PreparedCompaction,
         summary: SummaryText,
     ) -> Result<CompactionResult> {
         let result = self.store_compaction(&prepared, summary);
-        let _ = self.store_mut().release_lease(&prepared.lease);
+        self.release(prepared.lease);
         result
     }
 
     /// Gives up a prepared compaction (cancelled): nothing is changed.
-    pub fn abandon_compaction(&mut self, prepared: PreparedCompaction) {
-        let _ = self.store_mut().release_lease(&prepared.lease);
+    pub(crate) fn abandon_compaction(&mut self, prepared: PreparedCompaction) {
+        self.release(prepared.lease);
     }
 
     fn store_compaction(
@@ -417,7 +422,7 @@ impl Sessions {
     }
 
     /// Phase 3 with the completed / failed event.
-    pub fn finish_compaction_reporting(
+    pub(crate) fn finish_compaction_reporting(
         &mut self,
         prepared: PreparedCompaction,
         summary: SummaryText,
@@ -447,7 +452,7 @@ impl Sessions {
 
 /// Phase 2: the summary, by the session's provider when `use_ai_summary`,
 /// else (or when that call fails) the plain concatenation. Never fails.
-pub async fn summarize(p: &PreparedCompaction) -> SummaryText {
+pub(crate) async fn summarize(p: &PreparedCompaction) -> SummaryText {
     let plain = || plain_summary(&p.previous_summaries, &p.messages);
     if !p.use_ai {
         return SummaryText {

@@ -60,6 +60,10 @@ pub enum Error {
     InvalidParam { field: String, message: String },
     #[error("cancelled")]
     Cancelled,
+    /// Something in atmos itself went wrong (a thread that stopped); the
+    /// message says what to do.
+    #[error("{message}")]
+    Internal { message: String },
 }
 
 fn in_config(path: &Option<PathBuf>) -> String {

@@ -10,11 +10,15 @@ pub mod chat;
 pub mod compact;
 pub mod config;
 pub mod duration;
+pub mod engine;
 mod error;
 pub mod history;
+mod lease;
 pub mod names;
 pub mod sessions;
 pub mod skills;
+#[cfg(feature = "testing")]
+mod testing;
 pub mod transfer;
 
 pub use atmos_store as store;
@@ -23,6 +27,7 @@ pub use atmos_store::{
     TranscriptPage, TranscriptQuery,
 };
 pub use config::{Config, LoadOptions, Project};
+pub use engine::{CancellationToken, Engine, TurnEvent, TurnEvents};
 pub use error::{Error, Result};
 pub use sessions::{CreateOptions, Resumed, Sessions, Status, UpdateOptions};
 pub use transfer::Format;

@@ -71,10 +71,9 @@ pub struct Sessions {
     project: Project,
     skills: Skills,
     store: Store,
-    /// Turn leases kept for the compaction their turn made due, by session
-    /// id, so that the session stays busy from the turn to the end of the
-    /// compaction (see `chat::HANDOVER_TTL`).
-    pub(crate) handover: std::collections::HashMap<String, atmos_store::Lease>,
+    /// Leases whose guard was dropped before their work ended (see
+    /// `crate::lease`), given back by [`Sessions::settle`].
+    orphans: crate::lease::Orphans,
     /// When atmos.yaml and the skills folder were last changed, as read.
     stamp: Stamp,
 }
@@ -92,9 +91,7 @@ fn stamp(project: &Project) -> Stamp {
 
 impl Drop for Sessions {
     fn drop(&mut self) {
-        for (_, lease) in std::mem::take(&mut self.handover) {
-            let _ = self.store.release_lease(&lease);
-        }
+        self.settle();
     }
 }
 
@@ -114,7 +111,7 @@ impl Sessions {
             project,
             skills,
             store,
-            handover: Default::default(),
+            orphans: Default::default(),
         })
     }
 
@@ -158,12 +155,28 @@ impl Sessions {
         &self.skills
     }
 
-    pub fn store(&self) -> &Store {
+    /// The database. Only the core calls it: the faces go through the
+    /// operations here and the engine (`crate::engine`).
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
-    pub fn store_mut(&mut self) -> &mut Store {
+    pub(crate) fn store_mut(&mut self) -> &mut Store {
         &mut self.store
+    }
+
+    pub(crate) fn orphans(&self) -> &crate::lease::Orphans {
+        &self.orphans
+    }
+
+    /// The system prompt of a skill; an unknown skill (one removed since the
+    /// session chose it) falls back to the default skill's.
+    pub fn skill_prompt(&self, skill: &str) -> String {
+        self.skills
+            .get(skill)
+            .or_else(|| self.skills.get(self.skills.default_name()))
+            .map(|s| s.system_prompt.clone())
+            .unwrap_or_default()
     }
 
     /// Creates a session. A taken name is `SessionExists`; beyond
@@ -257,6 +270,38 @@ impl Sessions {
     /// The session, or `SessionNotFound`.
     pub fn get(&self, key: &SessionKey) -> Result<Session> {
         Ok(self.store.get(key)?)
+    }
+
+    /// The session, or `None` when there is none.
+    pub fn find(&self, key: &SessionKey) -> Result<Option<Session>> {
+        Ok(self.store.find(key)?)
+    }
+
+    /// The session and the estimated tokens of its next request (skill
+    /// prompt, summaries, the active window `begin_turn` would send), with
+    /// no new message: O(window), not O(history).
+    pub fn next_request_tokens(&self, key: &SessionKey) -> Result<(Session, u64)> {
+        let session = self.get(key)?;
+        let max = self.project.config.max_history_messages;
+        let window = self
+            .store
+            .active_window(&session.id, (max > 0).then_some(max))?;
+        let tokens = crate::history::estimate_request(
+            &crate::history::system_prompt(&self.skill_prompt(&session.skill), &window),
+            &crate::history::messages(&window, &[]),
+        );
+        Ok((session, tokens))
+    }
+
+    /// The estimated tokens of all the session's active messages and
+    /// summaries (what a compaction would start from).
+    pub(crate) fn active_tokens(&self, session: &Session) -> Result<u64> {
+        Ok(self
+            .store
+            .active_window(&session.id, None)?
+            .iter()
+            .map(|m| crate::history::estimate_tokens(&m.content))
+            .sum())
     }
 
     /// Resumes a session (creating it when asked and missing), switching its

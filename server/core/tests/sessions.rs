@@ -51,19 +51,18 @@ fn resume_creates_when_asked_and_switches_what_it_is_given() {
     );
     let id = r.session.id.clone();
     for i in 0..6 {
-        s.store_mut()
-            .append_message(
-                &id,
-                &NewMessage::new(
-                    if i % 2 == 0 {
-                        Role::User
-                    } else {
-                        Role::Assistant
-                    },
-                    format!("m{i}"),
-                ),
-            )
-            .unwrap();
+        s.append_for_tests(
+            &id,
+            &NewMessage::new(
+                if i % 2 == 0 {
+                    Role::User
+                } else {
+                    Role::Assistant
+                },
+                format!("m{i}"),
+            ),
+        )
+        .unwrap();
     }
     let r = s
         .resume(
@@ -196,8 +195,7 @@ fn messages_pages_and_status_counts() {
         })
         .unwrap();
     for i in 0..5 {
-        s.store_mut()
-            .append_message(&session.id, &NewMessage::new(Role::User, format!("m{i}")))
+        s.append_for_tests(&session.id, &NewMessage::new(Role::User, format!("m{i}")))
             .unwrap();
     }
     let (_, page) = s
@@ -239,7 +237,6 @@ fn messages_pages_and_status_counts() {
 
 #[test]
 fn the_token_trigger_compacts_only_when_the_verbatim_part_is_over_budget() {
-    use atmos_ai::compact::{self, SummaryText};
     let (_d, mut s) = open(|c| {
         c.sessions.auto_compact.enabled = true;
         c.sessions.auto_compact.max_history_tokens = Some(60);
@@ -257,17 +254,10 @@ fn the_token_trigger_compacts_only_when_the_verbatim_part_is_over_budget() {
         for role in [Role::User, Role::Assistant] {
             // 40 bytes: 10 estimated tokens.
             let text = format!("{:<40}", format!("turn {turn} {role:?}"));
-            s.store_mut()
-                .append_message(&session.id, &NewMessage::new(role, text))
+            s.append_for_tests(&session.id, &NewMessage::new(role, text))
                 .unwrap();
         }
-        if let Some(p) = s.begin_compaction(&key("tok"), false).unwrap() {
-            let summary = SummaryText {
-                content: compact::plain_summary(&p.previous_summaries, &p.messages),
-                used_ai: false,
-                fallback_reason: None,
-            };
-            s.finish_compaction(p, summary).unwrap();
+        if s.compact_plainly(&key("tok"), false).unwrap().is_some() {
             compacted_at.push(turn);
         }
     }

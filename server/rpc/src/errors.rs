@@ -35,6 +35,7 @@ pub fn code(e: &CoreError) -> i64 {
         CoreError::InvalidImport { .. } => 1011,
         CoreError::InvalidParam { .. } => -32602,
         CoreError::Cancelled => -32800,
+        CoreError::Internal { .. } => -32603,
     }
 }
 
@@ -57,6 +58,7 @@ pub fn kind(e: &CoreError) -> &'static str {
         CoreError::InvalidImport { .. } => "invalidImport",
         CoreError::InvalidParam { .. } => "invalidParams",
         CoreError::Cancelled => "cancelled",
+        CoreError::Internal { .. } => "internal",
     }
 }
 
@@ -97,7 +99,7 @@ pub fn data(e: &CoreError) -> Value {
             json!({ "format": format, "reason": reason })
         }
         CoreError::InvalidParam { field, .. } => return json!({ "field": field }),
-        CoreError::Cancelled => return Value::Null,
+        CoreError::Cancelled | CoreError::Internal { .. } => return Value::Null,
     };
     if let Value::Object(map) = &mut data {
         // Optional fields are left out when unknown; `configPath` is always there (null:

@@ -135,15 +135,15 @@ impl Backend {
     /// compaction it triggers (see `turns`).
     pub async fn chat(&self, params: Value) -> Result<proto::ChatResult> {
         let args: proto::ChatArgs = parse::<proto::ChatParams>(params)?.try_into()?;
-        let store = self.workspace.store().await?;
-        turns::chat(self.client.clone(), store, args).await
+        let engine = self.workspace.engine().await?;
+        turns::chat(self.client.clone(), engine, args).await
     }
 
     /// `atmos/session/compact`: compacts now, whatever the threshold.
     pub async fn compact(&self, params: Value) -> Result<proto::CompactionResult> {
         let key = parse::<proto::TargetParams>(params)?.key()?;
-        let store = self.workspace.store().await?;
-        Ok(turns::compact(&self.client, &store, key).await?.into())
+        let engine = self.workspace.engine().await?;
+        Ok(turns::compact(&self.client, &engine, key).await?.into())
     }
 
     /// `atmos/providers/list`: the config's providers, then the built-in

@@ -442,6 +442,7 @@ impl TryFrom<ChatParams> for ChatArgs {
                 key: session_key(p.name, p.id)?,
                 message: p.message,
                 context: p.context.into_iter().map(core::ContextRef::from).collect(),
+                stream: true,
             },
             stream: p.stream.unwrap_or(true),
             token: p.token,

@@ -1,237 +1,155 @@
-//! Drives the core's three-phase chat turn and compaction for the server:
-//! phase 1 and 3 on the store thread, phase 2 (the provider call) on the
-//! executor with no store held, and the notifications around them
-//! (`atmos/chat/delta`, `atmos/compact/status`, `atmos/sessions/changed`).
+//! `atmos/chat` and `atmos/session/compact`: the engine's events as
+//! JSON-RPC. The engine (`atmos_ai::engine`) sequences the turn and its
+//! compaction; this module only converts what it reports:
 //!
-//! A turn runs in a task of its own, apart from the request's handler: when
-//! `$/cancelRequest` (or `exit`) drops the handler, the turn is told to stop,
-//! the provider call is dropped (which cancels the HTTP request), and the
-//! part of the reply that arrived is still stored as interrupted and the
-//! session's turn lease released. The request itself answers -32800.
+//! - `Delta` → `atmos/chat/delta` (numbered from 0, with the request's token);
+//! - `SessionChanged` → `atmos/sessions/changed` (`chat`, or `updated` after a
+//!   compaction);
+//! - `Compaction` → `atmos/compact/status`;
+//! - `Replied`/`Failed` and `Compacted` → the response.
+//!
+//! The turn runs in the engine's task, apart from the request's handler:
+//! when `$/cancelRequest` (or `exit`) drops the handler, its cancellation
+//! token fires, the engine stops the provider call and still stores the part
+//! of the reply that arrived, marked interrupted, and releases the lease.
+//! The request itself answers -32800.
 
 use crate::proto::{self, ChangeReason, ChatArgs, ChatDelta, CompactStatus, SessionsChangedParams};
-use crate::workspace::Store;
-use atmos_ai::chat::{self, PreparedTurn, ReplyOutcome};
-use atmos_ai::compact::{self, Stage};
-use atmos_ai::{SessionKey, history};
+use atmos_ai::engine::{CancellationToken, Change, TurnEvent, TurnEvents};
+use atmos_ai::{Engine, SessionKey, compact};
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
 use tower_lsp_server::Client;
 use tower_lsp_server::jsonrpc::Result;
 
 /// Runs one chat turn and its automatic compaction; answers when both are
 /// done. Dropping the returned future cancels the turn (see the module doc).
-pub async fn chat(client: Client, store: Store, args: ChatArgs) -> Result<proto::ChatResult> {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let turn = tokio::spawn(run_turn(client, store, args, stopped));
-    // Held until the turn answers: if this future is dropped first, `stop`
-    // goes with it and the turn stops.
-    let _stop_on_drop = stop;
-    turn.await
-        .map_err(|e| crate::errors::internal(format!("the chat turn failed: {e}")))?
-}
-
-async fn run_turn(
-    client: Client,
-    store: Store,
-    args: ChatArgs,
-    mut stopped: oneshot::Receiver<()>,
-) -> Result<proto::ChatResult> {
-    let key = args.turn.key.clone();
-    let turn = args.turn;
-    let prepared = store.call(move |s| s.begin_turn(turn)).await?;
-    let session = prepared.session.clone().expect("a session turn");
-    let (deltas, queue) = mpsc::unbounded_channel::<String>();
-    let forwarder = tokio::spawn(forward_deltas(
-        client.clone(),
-        queue,
-        session.id.clone(),
+pub async fn chat(client: Client, engine: Engine, args: ChatArgs) -> Result<proto::ChatResult> {
+    let cancel = CancellationToken::new();
+    // Held until the turn answers: if this future is dropped first, the
+    // guard cancels the turn.
+    let _cancel_on_drop = cancel.clone().drop_guard();
+    let events = engine.chat(args.turn, cancel.clone());
+    // The events are forwarded in a task of its own, so that the
+    // notifications of a cancelled turn (`sessions/changed`) still go out.
+    tokio::spawn(forward_turn(
+        client,
+        events,
         args.token,
         args.stream,
-    ));
+        cancel,
+    ))
+    .await
+    .map_err(|e| crate::errors::internal(format!("the chat turn failed: {e}")))?
+}
 
-    let mut partial = String::new();
-    let outcome = {
-        let (prepared, partial) = (&prepared, &mut partial);
-        let streaming = async move {
-            let mut on_delta = move |text: &str| {
-                partial.push_str(text);
-                let _ = deltas.send(text.to_string());
-            };
-            chat::stream_reply(prepared, &mut on_delta).await
-        };
-        tokio::select! {
-            biased;
-            _ = &mut stopped => None,
-            outcome = streaming => Some(outcome),
-        }
-    };
-    let finished = match outcome {
-        Some(outcome) => {
-            // Every delta is out before the response.
-            let _ = forwarder.await;
-            finish(&store, prepared, outcome).await
-        }
-        None => {
-            forwarder.abort();
-            tracing::info!(session = %session.id, "chat cancelled; storing the {} bytes that arrived", partial.len());
-            finish(&store, prepared, ReplyOutcome::Cancelled { partial }).await
-        }
-    };
-    // The user message is stored in every case, so the session changed.
-    let now = store.call(move |s| s.get(&key)).await.unwrap_or(session);
-    client
-        .send_notification::<proto::SessionsChanged>(SessionsChangedParams::of(
-            ChangeReason::Chat,
-            &now,
-        ))
-        .await;
-    let finished = finished?;
-    let compaction = match compaction(&client, &store, SessionKey::Id(now.id.clone()), false).await
-    {
-        Ok(result) => {
-            let result = result.filter(|r| r.compacted);
-            if let Some(r) = &result {
-                let _ = announce_compaction(&client, &store, r).await;
+async fn forward_turn(
+    client: Client,
+    mut events: TurnEvents,
+    token: Option<Value>,
+    stream: bool,
+    cancel: CancellationToken,
+) -> Result<proto::ChatResult> {
+    let mut session_id = String::new();
+    let mut replied = None;
+    let mut failure = None;
+    let mut compaction = None;
+    while let Some(event) = events.recv().await {
+        match event {
+            TurnEvent::Started(started) => {
+                session_id = started.session.map(|s| s.id).unwrap_or_default();
             }
-            result
+            // Once stopped, what is still queued is not sent.
+            TurnEvent::Delta { index, text } if stream && !cancel.is_cancelled() => {
+                let params = proto::ChatDeltaParams {
+                    session_id: session_id.clone(),
+                    token: token.clone(),
+                    index,
+                    text,
+                };
+                client.send_notification::<ChatDelta>(params).await;
+            }
+            TurnEvent::Delta { .. } => {}
+            TurnEvent::Replied(turn) => replied = Some(turn),
+            TurnEvent::Failed { error, .. } => failure = Some(error),
+            // The reply is stored: a failed automatic compaction does not
+            // fail the turn.
+            TurnEvent::CompactionFailed { error } => {
+                tracing::warn!(session = %session_id, "the automatic compaction failed: {error}");
+            }
+            other => {
+                if let Some(result) = forward_compaction(&client, other).await? {
+                    compaction = Some(result).filter(|r| r.compacted);
+                }
+            }
         }
-        Err(e) => {
-            tracing::warn!(session = %now.id, "the automatic compaction failed: {}", e.message);
-            None
-        }
-    };
+    }
+    if let Some(error) = failure {
+        return Err(crate::errors::to_rpc(error));
+    }
+    let turn =
+        replied.ok_or_else(|| crate::errors::internal("the chat turn ended without a reply"))?;
     Ok(proto::ChatResult {
-        session_id: now.id,
-        reply: finished.reply.into(),
-        usage: finished.usage.into(),
+        session_id: turn.session.map(|s| s.id).unwrap_or(session_id),
+        reply: turn.reply.into(),
+        usage: turn.usage.into(),
         compaction: compaction.map(proto::CompactionResult::from),
     })
 }
 
-async fn finish(
-    store: &Store,
-    prepared: PreparedTurn,
-    outcome: ReplyOutcome,
-) -> Result<chat::FinishedTurn> {
-    store.call(move |s| s.finish_turn(prepared, outcome)).await
-}
-
-/// Sends each piece as `atmos/chat/delta`, numbered from 0, until the
-/// stream ends (the sender is dropped).
-async fn forward_deltas(
-    client: Client,
-    mut queue: mpsc::UnboundedReceiver<String>,
-    session_id: String,
-    token: Option<Value>,
-    send: bool,
-) {
-    let mut index = 0;
-    while let Some(text) = queue.recv().await {
-        if send {
-            let params = proto::ChatDeltaParams {
-                session_id: session_id.clone(),
-                token: token.clone(),
-                index,
-                text,
-            };
-            client.send_notification::<ChatDelta>(params).await;
-        }
-        index += 1;
-    }
-}
-
 /// Compacts a session now, whatever the threshold (`atmos/session/compact`),
-/// and announces the change when there was one.
+/// and announces the change when there was one. A cancelled request does not
+/// stop the compaction: it runs to its end, and the request answers -32800.
 pub async fn compact(
     client: &Client,
-    store: &Store,
+    engine: &Engine,
     key: SessionKey,
 ) -> Result<compact::CompactionResult> {
-    // In a task of its own: a cancelled request must not drop a compaction
-    // half-way (its lease would stay taken); it runs to its end, and the
-    // request answers -32800.
-    let (client, store) = (client.clone(), store.clone());
+    let mut events = engine.compact(key, CancellationToken::new());
+    let client = client.clone();
     tokio::spawn(async move {
-        let result = compaction(&client, &store, key, true)
-            .await?
-            .unwrap_or_else(|| compact::CompactionResult::nothing(0));
-        announce_compaction(&client, &store, &result).await?;
-        Ok(result)
+        let mut result = None;
+        while let Some(event) = events.recv().await {
+            if let Some(r) = forward_compaction(&client, event).await? {
+                result = Some(r);
+            }
+        }
+        result.ok_or_else(|| crate::errors::internal("the compaction ended without a result"))
     })
     .await
     .map_err(|e| crate::errors::internal(format!("the compaction failed: {e}")))?
 }
 
-/// `atmos/sessions/changed` (updated) after a compaction changed a session's
-/// counters.
-async fn announce_compaction(
+/// Sends the notification of a session or compaction event; returns the
+/// compaction's result when the event is its end.
+async fn forward_compaction(
     client: &Client,
-    store: &Store,
-    result: &compact::CompactionResult,
-) -> Result<()> {
-    if let Some(summary) = result.summary.as_ref().filter(|_| result.compacted) {
-        let id = SessionKey::Id(summary.session_id.clone());
-        let session = store.call(move |s| s.get(&id)).await?;
-        client
-            .send_notification::<proto::SessionsChanged>(SessionsChangedParams::of(
-                ChangeReason::Updated,
-                &session,
-            ))
-            .await;
+    event: TurnEvent,
+) -> Result<Option<compact::CompactionResult>> {
+    match event {
+        TurnEvent::SessionChanged {
+            change, session, ..
+        } => {
+            let reason = match change {
+                Change::Chat => ChangeReason::Chat,
+                Change::Compacted => ChangeReason::Updated,
+            };
+            client
+                .send_notification::<proto::SessionsChanged>(SessionsChangedParams::of(
+                    reason, &session,
+                ))
+                .await;
+        }
+        TurnEvent::Compaction(event) => {
+            client
+                .send_notification::<CompactStatus>(event.into())
+                .await;
+        }
+        TurnEvent::Compacted(result) => return Ok(Some(*result)),
+        TurnEvent::CompactionFailed { error } => {
+            tracing::warn!("the compaction failed: {error}");
+            return Err(crate::errors::to_rpc(error));
+        }
+        _ => {}
     }
-    Ok(())
-}
-
-/// Compacts a session when it is due (always with `force`), reporting each
-/// stage as `atmos/compact/status`. `Ok(None)` when there was nothing to do
-/// and `force` was not given; with `force`, nothing to do is a result with
-/// `compacted: false`.
-pub async fn compaction(
-    client: &Client,
-    store: &Store,
-    key: SessionKey,
-    force: bool,
-) -> Result<Option<atmos_ai::compact::CompactionResult>> {
-    let begun = store
-        .call(move |s| match s.begin_compaction(&key, force)? {
-            Some(prepared) => Ok(Err(prepared)),
-            // After a turn, "nothing due" must stay O(1): no history read.
-            None if !force => Ok(Ok(0)),
-            None => {
-                let session = s.get(&key)?;
-                let window = s.store().active_window(&session.id, None)?;
-                let tokens = window
-                    .iter()
-                    .map(|m| history::estimate_tokens(&m.content))
-                    .sum();
-                Ok(Ok(tokens))
-            }
-        })
-        .await?;
-    let prepared = match begun {
-        Ok(tokens) => return Ok(force.then(|| compact::CompactionResult::nothing(tokens))),
-        Err(prepared) => prepared,
-    };
-    for stage in [Stage::Starting, Stage::Summarizing] {
-        status(client, prepared.event(stage, None, None)).await;
-    }
-    let summary = compact::summarize(&prepared).await;
-    let (result, events) = store
-        .call(move |s| {
-            let mut events = Vec::new();
-            let result = s.finish_compaction_reporting(prepared, summary, &mut |e| events.push(e));
-            Ok((result, events))
-        })
-        .await?;
-    for event in events {
-        status(client, event).await;
-    }
-    result.map(Some).map_err(crate::errors::to_rpc)
-}
-
-async fn status(client: &Client, event: compact::CompactionEvent) {
-    client
-        .send_notification::<CompactStatus>(event.into())
-        .await;
+    Ok(None)
 }

@@ -340,6 +340,26 @@ impl Store {
         Ok(updated.expect("row exists"))
     }
 
+    /// Sets when a session was last active (its `updated_at`), as if its
+    /// last change had happened then. For tools that replay history and for
+    /// tests of age-based cleaning.
+    pub fn set_updated_at(&mut self, key: &SessionKey, at: DateTime<Utc>) -> Result<Session> {
+        let path = self.path.clone();
+        let map = |e| crate::error::classify(&path, e);
+        let tx = self.begin()?;
+        let session = find_in(&tx, key)
+            .map_err(map)?
+            .ok_or_else(|| StoreError::NotFound(key.clone()))?;
+        tx.execute(
+            "UPDATE sessions SET updated_at = ?1 WHERE id = ?2",
+            params![to_millis(at), session.id],
+        )
+        .map_err(map)?;
+        let updated = find_in(&tx, &SessionKey::Id(session.id)).map_err(map)?;
+        tx.commit().map_err(map)?;
+        Ok(updated.expect("row exists"))
+    }
+
     /// Deletes a session with its messages, summaries and context.
     pub fn delete(&mut self, key: &SessionKey) -> Result<Session> {
         let path = self.path.clone();

@@ -1,0 +1,113 @@
+//! The conversation engine: the one place where a chat turn and the
+//! compaction it triggers are sequenced.
+//!
+//! An [`Engine`] owns the project's [`Sessions`] on a thread of its own (the
+//! "store thread"): SQLite is synchronous, so every store call is a closure
+//! sent there, run in order, and its result sent back. Calls are short and
+//! never span a provider await. Faces use it three ways:
+//!
+//! - [`Engine::call`] (async) or [`Engine::call_blocking`] run one of the
+//!   `Sessions` operations (list, rename, resume, …) on the store thread;
+//! - [`Engine::chat`] runs a turn: store the user message, stream the reply,
+//!   store it (or the part that arrived, marked interrupted), then compact
+//!   when the session is due. Everything that happens comes back as one
+//!   stream of [`TurnEvent`]s, in order; the stream ends when the turn and
+//!   its compaction are over;
+//! - [`Engine::compact`] compacts a session now, with the same events.
+//!
+//! [`one_shot`] runs a turn that keeps nothing (sessions off, or `ask`
+//! without `--session`) with the same events and no store.
+//!
+//! A turn runs in a tokio task of its own: the face that started it may go
+//! away (a cancelled request, a closed terminal) and the turn still stores
+//! what arrived. Cancelling is the `CancellationToken` given to the call.
+//! Leases are held by guards (`crate::lease`): a task that dies between two
+//! phases leaves its lease to be given back after the next store call.
+
+mod events;
+mod thread;
+mod turn;
+
+pub use events::{Change, Started, TurnEvent, TurnEvents};
+pub use tokio_util::sync::CancellationToken;
+pub use turn::{OneShot, one_shot};
+
+use crate::chat::TurnRequest;
+use crate::config::Project;
+use crate::error::{Error, Result};
+use crate::sessions::Sessions;
+use atmos_store::SessionKey;
+
+/// The conversation service of one project. Cheap to clone: every clone
+/// talks to the same store thread, which closes when the last clone is gone
+/// (a turn still storing its reply keeps it open).
+#[derive(Debug, Clone)]
+pub struct Engine {
+    thread: thread::Handle,
+}
+
+impl Engine {
+    /// Opens the project's sessions (creating the database on first use) on
+    /// a new store thread. Fails with `SessionsDisabled` unless
+    /// `ai.sessions.enabled` is true.
+    pub fn open(project: Project) -> Result<Engine> {
+        Ok(Engine {
+            thread: thread::Handle::spawn(Sessions::open(project)?)?,
+        })
+    }
+
+    /// Runs `f` on the store thread and returns its result.
+    pub async fn call<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut Sessions) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.thread.call(f).await
+    }
+
+    /// [`Engine::call`] for code that is not async (the CLI, the TUI's
+    /// effects): blocks this thread until the store thread has answered.
+    pub fn call_blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut Sessions) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.thread.call_blocking(f)
+    }
+
+    /// Runs one chat turn and the compaction it makes due, in a task of its
+    /// own (call it inside a tokio runtime). See [`TurnEvent`] for what
+    /// comes back, in which order. `cancel` stops the turn: the provider
+    /// call is dropped, what arrived is stored marked interrupted, and the
+    /// stream ends with `Failed` carrying `Error::Cancelled`.
+    pub fn chat(&self, request: TurnRequest, cancel: CancellationToken) -> TurnEvents {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(turn::chat(self.clone(), request, cancel, tx));
+        rx
+    }
+
+    /// Compacts a session now, whatever the threshold: `Compaction` stages,
+    /// then `SessionChanged` and `Compacted`, or `CompactionFailed`. With
+    /// nothing to compact, `Compacted` says `compacted: false`. `cancel`
+    /// while the summary is written gives the compaction up (nothing is
+    /// changed).
+    pub fn compact(&self, key: SessionKey, cancel: CancellationToken) -> TurnEvents {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(turn::compact_now(self.clone(), key, cancel, tx));
+        rx
+    }
+
+    /// Stops taking calls and waits (blocking) until the store thread has
+    /// finished the calls queued and closed the database. Clones still held
+    /// elsewhere (a turn storing its reply) keep it open until they go.
+    pub fn close(self) {
+        self.thread.close();
+    }
+}
+
+/// `SessionsDisabled` for a project, for faces that open no engine.
+pub fn disabled(project: &Project) -> Error {
+    Error::SessionsDisabled {
+        config_path: project.config_path.clone(),
+    }
+}

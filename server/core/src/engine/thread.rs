@@ -1,0 +1,106 @@
+//! The store thread: one OS thread that owns the project's `Sessions` and
+//! runs the closures sent to it, in order.
+
+use crate::error::{Error, Result};
+use crate::sessions::Sessions;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+
+type Job = Box<dyn FnOnce(&mut Sessions) + Send>;
+
+/// A sender of jobs to the thread; the thread ends when every sender is
+/// gone.
+#[derive(Debug, Clone)]
+pub(super) struct Handle {
+    jobs: mpsc::Sender<Job>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl Handle {
+    pub(super) fn spawn(sessions: Sessions) -> Result<Handle> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("atmos-store".into())
+            .spawn(move || serve(sessions, queue))
+            .map_err(|e| Error::Internal {
+                message: format!("cannot start the store thread: {e}"),
+            })?;
+        Ok(Handle {
+            jobs,
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
+    }
+
+    fn send<T, F>(&self, f: F, reply: impl FnOnce(Result<T>) + Send + 'static) -> Result<()>
+    where
+        F: FnOnce(&mut Sessions) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let job: Job = Box::new(move |sessions| reply(f(sessions)));
+        self.jobs.send(job).map_err(|_| gone())
+    }
+
+    pub(super) async fn call<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut Sessions) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(f, move |r| {
+            let _ = tx.send(r);
+        })?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    pub(super) fn call_blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut Sessions) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.send(f, move |r| {
+            let _ = tx.send(r);
+        })?;
+        rx.recv().map_err(|_| gone())?
+    }
+
+    pub(super) fn close(self) {
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        drop(self.jobs);
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve(mut sessions: Sessions, queue: mpsc::Receiver<Job>) {
+    for job in queue {
+        // An edited atmos.yaml (or skills folder) applies from the next
+        // call; a broken edit keeps the last good one.
+        match sessions.refresh() {
+            Ok(true) => tracing::info!("atmos.yaml changed: settings reloaded"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(
+                "atmos.yaml changed but cannot be used, keeping the previous settings: {e}"
+            ),
+        }
+        // Leases whose guard was dropped (an error path, a task that went
+        // away) are given back before and after each call.
+        sessions.settle();
+        // A panic in the core fails that call (its reply is dropped), not
+        // the thread.
+        if catch_unwind(AssertUnwindSafe(|| job(&mut sessions))).is_err() {
+            tracing::error!("a store call panicked; the store goes on");
+        }
+        sessions.settle();
+    }
+    tracing::debug!("store closed");
+}
+
+fn gone() -> Error {
+    Error::Internal {
+        message: "the session store stopped unexpectedly; start again (see the log on stderr)"
+            .into(),
+    }
+}
