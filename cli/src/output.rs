@@ -74,7 +74,7 @@ pub fn emit(text: &str, output: Option<&Path>) -> Outcome {
 }
 
 /// Pretty JSON with a final newline.
-pub fn json(value: &serde_json::Value) -> String {
+pub fn json(value: &impl serde::Serialize) -> String {
     let mut s = serde_json::to_string_pretty(value).expect("JSON values serialise");
     s.push('\n');
     s

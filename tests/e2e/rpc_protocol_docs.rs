@@ -278,6 +278,27 @@ fn capture() -> BTreeMap<&'static str, String> {
             request["params"] = params;
         }
         let mut text = format!("--> {}\n", pretty(&normalizer.value(&request)));
+        // What the page shows is what the protocol declares: params, result
+        // and every notification have exactly their declared types.
+        if method.starts_with("atmos/") {
+            let result = response.get("result");
+            let declared = atmos_protocol::conforms(method, &request["params"], result)
+                .unwrap_or_else(|e| panic!("example {name}: {e}"));
+            assert!(
+                declared,
+                "example {name}: {method} is not declared in atmos-protocol"
+            );
+        }
+        for message in &s.received[seen..] {
+            if let Some(m) = message.get("method").and_then(Value::as_str) {
+                let declared = atmos_protocol::notification_conforms(m, &message["params"])
+                    .unwrap_or_else(|e| panic!("example {name}: {e}"));
+                assert!(
+                    declared,
+                    "example {name}: {m} is not declared in atmos-protocol"
+                );
+            }
+        }
         // Notifications sent while answering, then the response, as they arrived.
         for message in &s.received[seen..] {
             if message.get("method").is_some() || *message == response {

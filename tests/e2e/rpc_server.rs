@@ -3,6 +3,7 @@
 //! produce, the `atmos/sessions/changed` notifications, malformed frames,
 //! two servers on one database, restart and resume.
 
+use atmos_protocol::{ListParams, SessionList};
 use atmos_tests::project::{SESSIONS_ON, TestProject};
 use atmos_tests::rpc_client::{RpcServer, file_uri};
 use serde_json::{Value, json};
@@ -157,19 +158,21 @@ fn every_session_method_and_its_notification() {
     s.take_notifications();
 
     // List: newest activity first, filters, search with snippet.
-    let list = s.call("atmos/session/list", json!({}));
-    assert_eq!(list["total"], 4);
-    let by_provider = s.call("atmos/session/list", json!({"provider": "ollama"}));
-    assert_eq!(by_provider["total"], 1);
-    assert_eq!(by_provider["sessions"][0]["name"], "vpc-design");
-    let page = s.call("atmos/session/list", json!({"limit": 1, "offset": 1}));
-    assert_eq!(
-        (
-            page["total"].clone(),
-            page["sessions"].as_array().unwrap().len()
-        ),
-        (json!(4), 1)
-    );
+    // (Typed calls: each result is read as atmos-protocol declares it.)
+    let list = s.typed::<SessionList>(&ListParams::default());
+    assert_eq!(list.total, 4);
+    let by_provider = s.typed::<SessionList>(&ListParams {
+        provider: Some("ollama".into()),
+        ..ListParams::default()
+    });
+    assert_eq!(by_provider.total, 1);
+    assert_eq!(by_provider.sessions[0].session.name, "vpc-design");
+    let page = s.typed::<SessionList>(&ListParams {
+        limit: Some(1),
+        offset: Some(1),
+        ..ListParams::default()
+    });
+    assert_eq!((page.total, page.sessions.len()), (4, 1));
     let found = s.call("atmos/session/list", json!({"query": "PROD vpc"}));
     let hit = found["sessions"]
         .as_array()

@@ -37,6 +37,20 @@ pub struct RpcServer {
 }
 
 impl RpcServer {
+    /// Calls a method of the protocol with its declared params type and
+    /// reads the answer as its declared result type: a field the server
+    /// spells differently from `atmos-protocol` fails here.
+    pub fn typed<R: atmos_protocol::Request>(&mut self, params: &R::Params) -> R::Result {
+        let params = serde_json::to_value(params).expect("params serialise");
+        let result = self.call(R::METHOD, params);
+        serde_json::from_value(result.clone()).unwrap_or_else(|e| {
+            panic!(
+                "{} answered what its declared result type is not ({e}): {result}",
+                R::METHOD
+            )
+        })
+    }
+
     /// Starts `bin ai serve` in the project's folder, with a scrubbed
     /// environment (see [`TestProject::command`]).
     pub fn start(bin: &str, project: &TestProject) -> RpcServer {

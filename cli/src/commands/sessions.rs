@@ -1,10 +1,11 @@
 //! `atmos ai sessions …`: list, show, clean, delete, rename, export, import,
 //! doctor.
 
-use super::{SessionOut, message_json, open_sessions, session_json};
+use super::open_sessions;
 use crate::args::*;
 use crate::output::{self, Failure, Outcome, when};
 use atmos_ai::{Format, ListFilter, Role, SessionKey, Sessions, TranscriptQuery};
+use atmos_protocol as wire;
 use std::path::{Path, PathBuf};
 
 pub fn run(config: Option<PathBuf>, args: SessionsArgs) -> Outcome {
@@ -33,19 +34,9 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
     })?;
     let text = match args.format {
         ListFormat::Json => {
-            #[derive(serde::Serialize)]
-            struct ListOut<'a> {
-                sessions: Vec<SessionOut<'a>>,
-                total: u64,
-            }
-            let out = ListOut {
-                sessions: listed
-                    .iter()
-                    .map(|l| SessionOut {
-                        snippet: l.snippet.as_deref(),
-                        ..SessionOut::new(&l.session)
-                    })
-                    .collect(),
+            // The editor protocol's `atmos/session/list` result.
+            let out = wire::ListResult {
+                sessions: listed.iter().map(wire::ListedSession::from).collect(),
                 total,
             };
             let mut text = serde_json::to_string_pretty(&out).expect("a listing serialises");
@@ -105,9 +96,10 @@ fn create(config: Option<PathBuf>, args: CreateArgs) -> Outcome {
         metadata: None,
     })?;
     let text = match args.format {
-        TextFormat::Json => output::json(&serde_json::json!({
-            "session": session_json(&session), "evicted": evicted,
-        })),
+        TextFormat::Json => output::json(&wire::CreatedResult {
+            session: (&session).into(),
+            evicted: evicted.clone(),
+        }),
         TextFormat::Text => {
             let mut t = format!(
                 "Created session '{}' ({} · {}, skill {}).\n",
@@ -142,8 +134,8 @@ fn show(config: Option<PathBuf>, args: ShowArgs) -> Outcome {
         .show_summary_markers;
     let text = match args.format {
         ShowFormat::Json => output::json(&serde_json::json!({
-            "session": session_json(&session),
-            "messages": messages.iter().map(message_json).collect::<Vec<_>>(),
+            "session": wire::Session::from(&session),
+            "messages": messages.iter().map(wire::Message::from).collect::<Vec<_>>(),
         })),
         _ => {
             let mut out = format!(
@@ -303,7 +295,7 @@ fn compact(config: Option<PathBuf>, args: CompactArgs) -> Outcome {
     let text = match args.format {
         TextFormat::Json => output::json(&serde_json::json!({
             "compacted": notice.is_some(),
-            "session": session_json(&session),
+            "session": wire::Session::from(&session),
         })),
         TextFormat::Text => match notice {
             Some(line) => format!("{}: {line}\n", session.name),
@@ -354,9 +346,10 @@ fn import(config: Option<PathBuf>, args: ImportArgs) -> Outcome {
     let mut sessions = open_sessions(config)?;
     let (session, evicted) = sessions.import(&content, format, args.name.as_deref())?;
     let text = match args.report {
-        TextFormat::Json => output::json(&serde_json::json!({
-            "session": session_json(&session), "evicted": evicted,
-        })),
+        TextFormat::Json => output::json(&wire::CreatedResult {
+            session: (&session).into(),
+            evicted: evicted.clone(),
+        }),
         TextFormat::Text => {
             let mut t = format!(
                 "Imported '{}' ({} messages, {} · {}).\n",

@@ -299,7 +299,8 @@ fn a_turn_whose_task_is_dropped_gives_its_lease_back() {
             }
         });
         drop(_entered);
-        rt.shutdown_background();
+        // Dropping the runtime waits until its tasks are dropped.
+        drop(rt);
     }
     // The next store call gives the dropped lease back: no `Busy`.
     let rt = runtime();

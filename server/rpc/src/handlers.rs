@@ -2,7 +2,9 @@
 //! params in (`proto`), call the core (on the store thread), convert the
 //! result out; plus the `atmos/sessions/changed` notification after a change.
 
-use crate::proto::{self, ChangeReason, SessionsChanged, SessionsChangedParams, parse};
+use crate::proto::{
+    self, ChangeReason, Notify, SessionsChanged, SessionsChangedParams, ToWire, parse,
+};
 use crate::server::Backend;
 use crate::turns;
 use atmos_ai::catalog;
@@ -12,10 +14,10 @@ use tower_lsp_server::jsonrpc::Result;
 impl Backend {
     /// `atmos/session/create`.
     pub async fn create(&self, params: Value) -> Result<proto::CreatedResult> {
-        let options: atmos_ai::CreateOptions = parse::<proto::CreateParams>(params)?.into();
+        let options = proto::create_options(parse::<proto::CreateParams>(params)?);
         let (session, evicted) = self.workspace.sessions(move |s| s.create(options)).await?;
         self.added(ChangeReason::Created, &session, &evicted).await;
-        Ok((session, evicted).into())
+        Ok((session, evicted).to_wire())
     }
 
     /// `atmos/session/resume`.
@@ -30,33 +32,30 @@ impl Backend {
             self.added(ChangeReason::Created, &resumed.session, &resumed.evicted)
                 .await;
         } else if switched {
-            self.changed(SessionsChangedParams::of(
-                ChangeReason::Updated,
-                &resumed.session,
-            ))
-            .await;
+            self.changed(proto::changed(ChangeReason::Updated, &resumed.session))
+                .await;
         }
-        Ok(resumed.into())
+        Ok(resumed.to_wire())
     }
 
     /// `atmos/session/messages`.
     pub async fn messages(&self, params: Value) -> Result<proto::MessagesResult> {
-        let (key, query) = parse::<proto::MessagesParams>(params)?.try_into()?;
+        let (key, query) = proto::transcript_query(parse::<proto::MessagesParams>(params)?)?;
         let (_, page) = self
             .workspace
             .sessions(move |s| s.messages(&key, &query))
             .await?;
-        Ok(page.into())
+        Ok(page.to_wire())
     }
 
     /// `atmos/session/list`.
     pub async fn list(&self, params: Value) -> Result<proto::ListResult> {
-        let filter: atmos_ai::ListFilter = parse::<proto::ListParams>(params)?.into();
+        let filter = proto::list_filter(parse::<proto::ListParams>(params)?);
         Ok(self
             .workspace
             .sessions(move |s| s.list(&filter))
             .await?
-            .into())
+            .to_wire())
     }
 
     /// `atmos/session/rename`.
@@ -67,28 +66,28 @@ impl Backend {
             .workspace
             .sessions(move |s| s.rename(&key, &p.new_name))
             .await?;
-        self.changed(SessionsChangedParams::of(ChangeReason::Renamed, &session))
+        self.changed(proto::changed(ChangeReason::Renamed, &session))
             .await;
         Ok(session.into())
     }
 
     /// `atmos/session/update`.
     pub async fn update(&self, params: Value) -> Result<proto::Session> {
-        let (key, options) = parse::<proto::UpdateParams>(params)?.try_into()?;
+        let (key, options) = proto::update_options(parse::<proto::UpdateParams>(params)?)?;
         let session = self
             .workspace
             .sessions(move |s| s.update(&key, options))
             .await?;
-        self.changed(SessionsChangedParams::of(ChangeReason::Updated, &session))
+        self.changed(proto::changed(ChangeReason::Updated, &session))
             .await;
         Ok(session.into())
     }
 
     /// `atmos/session/delete`.
     pub async fn delete(&self, params: Value) -> Result<proto::DeleteResult> {
-        let key = parse::<proto::TargetParams>(params)?.key()?;
+        let key = proto::target(parse::<proto::TargetParams>(params)?)?;
         let session = self.workspace.sessions(move |s| s.delete(&key)).await?;
-        self.changed(SessionsChangedParams::of(ChangeReason::Deleted, &session))
+        self.changed(proto::changed(ChangeReason::Deleted, &session))
             .await;
         Ok(proto::DeleteResult { deleted: true })
     }
@@ -103,16 +102,16 @@ impl Backend {
             .await?;
         if !dry_run {
             for session in &cleaned {
-                self.changed(SessionsChangedParams::of(ChangeReason::Cleaned, session))
+                self.changed(proto::changed(ChangeReason::Cleaned, session))
                     .await;
             }
         }
-        Ok(cleaned.as_slice().into())
+        Ok(cleaned.as_slice().to_wire())
     }
 
     /// `atmos/session/export`.
     pub async fn export(&self, params: Value) -> Result<proto::ExportResult> {
-        let (key, format) = parse::<proto::ExportParams>(params)?.try_into()?;
+        let (key, format) = proto::export_args(parse::<proto::ExportParams>(params)?)?;
         let content = self
             .workspace
             .sessions(move |s| s.export(&key, format))
@@ -128,7 +127,7 @@ impl Backend {
             .sessions(move |s| s.import(&args.content, args.format, args.name.as_deref()))
             .await?;
         self.added(ChangeReason::Imported, &session, &evicted).await;
-        Ok((session, evicted).into())
+        Ok((session, evicted).to_wire())
     }
 
     /// `atmos/chat`: one turn, its deltas as `atmos/chat/delta`, and the
@@ -141,9 +140,9 @@ impl Backend {
 
     /// `atmos/session/compact`: compacts now, whatever the threshold.
     pub async fn compact(&self, params: Value) -> Result<proto::CompactionResult> {
-        let key = parse::<proto::TargetParams>(params)?.key()?;
+        let key = proto::target(parse::<proto::TargetParams>(params)?)?;
         let engine = self.workspace.engine().await?;
-        Ok(turns::compact(&self.client, &engine, key).await?.into())
+        Ok(turns::compact(&self.client, &engine, key).await?.to_wire())
     }
 
     /// `atmos/providers/list`: the config's providers, then the built-in
@@ -152,7 +151,7 @@ impl Backend {
         parse::<proto::NoParams>(params)?;
         let config = self.workspace.project().await?.config;
         let default = catalog::resolve(&config, None).map_err(crate::errors::to_rpc)?;
-        Ok((default, catalog::entries(&config)).into())
+        Ok((default, catalog::entries(&config)).to_wire())
     }
 
     /// `atmos/skills/list`: the skills sessions can use, read afresh (they
@@ -163,7 +162,7 @@ impl Backend {
             .workspace
             .with_project(atmos_ai::skills::Skills::load)
             .await?;
-        Ok((&skills).into())
+        Ok((&skills).to_wire())
     }
 
     /// `atmos/status`: answers with `sessionsEnabled: false` (and no
@@ -181,18 +180,17 @@ impl Backend {
                     session_count: 0,
                     schema_version: 0,
                 }
-                .into())
+                .to_wire())
             }
-            other => Ok(other?.into()),
+            other => Ok(other?.to_wire()),
         }
     }
 
     /// A session that was added (created or imported), and those it evicted.
     async fn added(&self, reason: ChangeReason, session: &atmos_ai::Session, evicted: &[String]) {
-        self.changed(SessionsChangedParams::of(reason, session))
-            .await;
+        self.changed(proto::changed(reason, session)).await;
         for name in evicted {
-            self.changed(SessionsChangedParams::named(ChangeReason::Evicted, name))
+            self.changed(proto::changed_named(ChangeReason::Evicted, name))
                 .await;
         }
     }
@@ -200,7 +198,7 @@ impl Backend {
     /// Sends `atmos/sessions/changed`.
     pub(crate) async fn changed(&self, params: SessionsChangedParams) {
         self.client
-            .send_notification::<SessionsChanged>(params)
+            .send_notification::<Notify<SessionsChanged>>(params)
             .await;
     }
 }

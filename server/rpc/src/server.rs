@@ -2,9 +2,9 @@
 //! its life cycle (`initialize` finds the project, `shutdown`), and the table
 //! that routes each protocol method to its handler in `handlers.rs`.
 
-use crate::proto::{self, method};
 use crate::workspace::Workspace;
 use atmos_ai::LoadOptions;
+use atmos_protocol::{self as protocol, Request};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,6 +39,55 @@ impl ServeOptions {
     }
 }
 
+/// Routes each request of `atmos-protocol` to its handler. The name comes
+/// from the declaration, and the handler must return the declared result
+/// type (checked when this compiles); [`ROUTED`] lists what is routed, and a
+/// test holds it equal to `atmos_protocol::METHODS`.
+macro_rules! routes {
+    ($($request:ty => $handler:path),* $(,)?) => {
+        /// The methods routed, in order.
+        pub const ROUTED: &[&str] = &[$(<$request as Request>::METHOD),*];
+
+        trait Routes {
+            fn routes(self) -> Self;
+        }
+
+        impl Routes for tower_lsp_server::LspServiceBuilder<Backend> {
+            fn routes(self) -> Self {
+                $( returns::<$request, _, _>(&$handler); )*
+                self $(.custom_method(<$request as Request>::METHOD, $handler))*
+            }
+        }
+    };
+}
+
+/// Compiles only when `handler` answers with `R::Result`.
+fn returns<R, F, Fut>(_handler: &F)
+where
+    R: Request,
+    F: Fn(&'static Backend, Value) -> Fut,
+    Fut: std::future::Future<Output = tower_lsp_server::jsonrpc::Result<R::Result>>,
+{
+}
+
+routes! {
+    protocol::SessionCreate => Backend::create,
+    protocol::SessionResume => Backend::resume,
+    protocol::SessionMessages => Backend::messages,
+    protocol::SessionList => Backend::list,
+    protocol::SessionRename => Backend::rename,
+    protocol::SessionUpdate => Backend::update,
+    protocol::SessionDelete => Backend::delete,
+    protocol::SessionClean => Backend::clean,
+    protocol::SessionExport => Backend::export,
+    protocol::SessionImport => Backend::import,
+    protocol::SessionCompact => Backend::compact,
+    protocol::Chat => Backend::chat,
+    protocol::ProvidersList => Backend::providers,
+    protocol::SkillsList => Backend::skills,
+    protocol::Status => Backend::status,
+}
+
 /// The server state shared by every request.
 #[derive(Debug)]
 pub struct Backend {
@@ -59,21 +108,7 @@ impl Backend {
             options,
             workspace,
         })
-        .custom_method(method::SESSION_CREATE, Backend::create)
-        .custom_method(method::SESSION_RESUME, Backend::resume)
-        .custom_method(method::SESSION_MESSAGES, Backend::messages)
-        .custom_method(method::SESSION_LIST, Backend::list)
-        .custom_method(method::SESSION_RENAME, Backend::rename)
-        .custom_method(method::SESSION_UPDATE, Backend::update)
-        .custom_method(method::SESSION_DELETE, Backend::delete)
-        .custom_method(method::SESSION_CLEAN, Backend::clean)
-        .custom_method(method::SESSION_EXPORT, Backend::export)
-        .custom_method(method::SESSION_IMPORT, Backend::import)
-        .custom_method(method::SESSION_COMPACT, Backend::compact)
-        .custom_method(method::CHAT, Backend::chat)
-        .custom_method(method::PROVIDERS_LIST, Backend::providers)
-        .custom_method(method::SKILLS_LIST, Backend::skills)
-        .custom_method(method::STATUS, Backend::status)
+        .routes()
         .finish()
     }
 
@@ -131,9 +166,9 @@ fn file_path(uri: &Uri) -> Option<PathBuf> {
 /// `capabilities.experimental.atmos`.
 pub fn atmos_capability() -> Value {
     json!({
-        "protocolVersion": proto::PROTOCOL_VERSION,
-        "methods": proto::METHODS,
-        "notifications": proto::NOTIFICATIONS,
+        "protocolVersion": protocol::PROTOCOL_VERSION,
+        "methods": ROUTED,
+        "notifications": protocol::NOTIFICATIONS,
     })
 }
 
@@ -169,7 +204,7 @@ impl LanguageServer for Backend {
                 ..ServerCapabilities::default()
             },
             server_info: Some(ServerInfo {
-                name: proto::SERVER_NAME.to_string(),
+                name: protocol::SERVER_NAME.to_string(),
                 version: Some(env!("CARGO_PKG_VERSION").to_string()),
             }),
             offset_encoding: None,
@@ -193,5 +228,13 @@ fn log_project(root: &Path, config: Option<&Path>, warnings: &[String]) {
         None => {
             tracing::info!(root = %root.display(), "project without atmos.yaml (defaults only)")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_declared_method_is_routed() {
+        assert_eq!(super::ROUTED, atmos_protocol::METHODS);
     }
 }

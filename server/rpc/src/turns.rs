@@ -14,7 +14,9 @@
 //! of the reply that arrived, marked interrupted, and releases the lease.
 //! The request itself answers -32800.
 
-use crate::proto::{self, ChangeReason, ChatArgs, ChatDelta, CompactStatus, SessionsChangedParams};
+use crate::proto::{
+    self, ChangeReason, ChatArgs, ChatDelta, CompactStatus, Notify, SessionsChanged, ToWire,
+};
 use atmos_ai::engine::{CancellationToken, Change, TurnEvent, TurnEvents};
 use atmos_ai::{Engine, SessionKey, compact};
 use serde_json::Value;
@@ -66,7 +68,7 @@ async fn forward_turn(
                     index,
                     text,
                 };
-                client.send_notification::<ChatDelta>(params).await;
+                client.send_notification::<Notify<ChatDelta>>(params).await;
             }
             TurnEvent::Delta { .. } => {}
             TurnEvent::Replied(turn) => replied = Some(turn),
@@ -92,7 +94,7 @@ async fn forward_turn(
         session_id: turn.session.map(|s| s.id).unwrap_or(session_id),
         reply: turn.reply.into(),
         usage: turn.usage.into(),
-        compaction: compaction.map(proto::CompactionResult::from),
+        compaction: compaction.map(ToWire::to_wire),
     })
 }
 
@@ -134,14 +136,12 @@ async fn forward_compaction(
                 Change::Compacted => ChangeReason::Updated,
             };
             client
-                .send_notification::<proto::SessionsChanged>(SessionsChangedParams::of(
-                    reason, &session,
-                ))
+                .send_notification::<Notify<SessionsChanged>>(proto::changed(reason, &session))
                 .await;
         }
         TurnEvent::Compaction(event) => {
             client
-                .send_notification::<CompactStatus>(event.into())
+                .send_notification::<Notify<CompactStatus>>(event.to_wire())
                 .await;
         }
         TurnEvent::Compacted(result) => return Ok(Some(*result)),
