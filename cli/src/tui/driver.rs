@@ -6,7 +6,8 @@
 //! into the app's events. The driver sequences nothing itself.
 
 use super::app::{
-    Effect, Entry, EntryKind, Event, Init, Loaded, ProviderInfo, ReplyEnd, SkillInfo,
+    Effect, Entry, EntryKind, Event, Failure, FailureKind, Init, Loaded, ProviderInfo, ReplyEnd,
+    SkillInfo,
 };
 use crate::args::TurnArgs;
 use atmos_ai::chat::TurnRequest;
@@ -220,15 +221,15 @@ impl Driver {
                     l.entries.extend(evicted.iter().map(|g| evicted_note(g)));
                     Ok(Box::new(l))
                 });
-                vec![Event::Created(result.map_err(|e| e.to_string()))]
+                vec![Event::Created(result.map_err(|e| failure(&e)))]
             }
             Effect::Rename { id, name } => vec![Event::Renamed(
                 self.call(move |s| s.rename(&SessionKey::Id(id), &name))
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| failure(&e)),
             )],
             Effect::Delete { id } => vec![Event::Deleted(
                 self.call(move |s| s.delete(&SessionKey::Id(id)))
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| failure(&e)),
             )],
             Effect::SetSkill { id, skill } => self.update(
                 id,
@@ -331,7 +332,7 @@ impl Driver {
             s.update(&key, options)?;
             s.next_request_tokens(&key)
         });
-        vec![Event::Updated(result.map_err(|e| e.to_string()))]
+        vec![Event::Updated(result.map_err(|e| failure(&e)))]
     }
 
     fn send(
@@ -526,20 +527,29 @@ impl Driver {
             line.push_str(&format!(" (plain summary: {why})"));
         }
         let mut entries = vec![Entry::note(line)];
+        // The summary is the one the result carries (no transcript reload).
+        // Archived messages are always the oldest ones, so the summary ends
+        // at message `archived_count`; it starts after those archived
+        // before, or where the summaries it folded in started (message 1).
         if self
             .project
             .config
             .sessions
             .auto_compact
             .show_summary_markers
-            && let Ok(l) = self.load(&SessionKey::Id(session.id.clone()))
-            && let Some(s) = l
-                .entries
-                .iter()
-                .rev()
-                .find(|e| e.kind == EntryKind::Summary)
+            && let Some(summary) = &r.summary
         {
-            entries.push(s.clone());
+            let last = session.archived_count as usize;
+            let folded = r.archived_ids.len().saturating_sub(count) > 0;
+            let first = if folded {
+                1
+            } else {
+                last.saturating_sub(count) + 1
+            };
+            entries.push(Entry::new(
+                EntryKind::Summary,
+                compact::with_markers(&summary.content, first, last),
+            ));
         }
         vec![Event::CompactionEnded {
             session_id: session.id,
@@ -602,10 +612,23 @@ pub fn entries(messages: &[Message], markers: bool) -> Vec<Entry> {
     out
 }
 
+/// A core error as the app's typed failure, with its message.
+pub fn failure(e: &Error) -> Failure {
+    let kind = match e {
+        Error::SessionExists { .. } | Error::InvalidName { .. } => FailureKind::Name,
+        Error::SessionNotFound { .. } => FailureKind::NotFound,
+        Error::Busy { .. } => FailureKind::Busy,
+        Error::ProviderNotConfigured { .. } => FailureKind::Provider,
+        _ => FailureKind::Other,
+    };
+    Failure::new(kind, e.to_string())
+}
+
 /// An error for the transcript. A provider that is not configured also
 /// gets the list of what would enable each provider.
-pub fn explain(e: &Error, config: &atmos_ai::Config) -> String {
-    let mut s = e.to_string();
+pub fn explain(e: &Error, config: &atmos_ai::Config) -> Failure {
+    let Failure { kind, message } = failure(e);
+    let mut s = message;
     if let Error::ProviderNotConfigured { .. } = e {
         s.push_str("\n\nWhat enables each provider:");
         for p in catalog::entries(config) {
@@ -623,5 +646,5 @@ pub fn explain(e: &Error, config: &atmos_ai::Config) -> String {
              atmos.yaml). Keys are read from the environment, never stored.",
         );
     }
-    s
+    Failure::new(kind, s)
 }

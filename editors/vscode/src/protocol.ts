@@ -1,12 +1,14 @@
 /**
  * The editor protocol of `atmos ai serve`, typed for TypeScript.
  *
- * This file mirrors `docs/protocol.md` (the wire contract, with examples
- * captured from the real server) and the server's wire types in
- * `server/rpc/src/proto.rs` (method names, params and results),
- * `server/rpc/src/errors.rs` (error codes and `data`) and
- * `server/rpc/src/turns.rs` (chat deltas, compaction status, cancellation).
- * When one of them changes, change this file with it.
+ * This file mirrors `docs/protocol.schema.json`, the JSON Schema generated
+ * from the protocol's one declaration in `server/protocol` (method and
+ * notification names, params and results), with `docs/protocol.md` as the
+ * prose (the wire contract, with examples captured from the real server).
+ * Error codes and `data` follow `server/rpc/src/errors.rs`, which the schema
+ * does not cover. `test/unit/protocolSchema.test.ts` checks this file against
+ * the schema (names, properties, optionality, loosely types, enums), so a
+ * change to the protocol that is not made here too fails the unit tests.
  *
  * It imports only from `vscode-jsonrpc`, never from `vscode`, so the Node unit
  * tests use the same types against the real binary without VS Code.
@@ -70,9 +72,11 @@ export interface Range {
   end: Position;
 }
 
+export type ContextKind = "file" | "selection" | "text";
+
 /** What the editor attaches to a turn: the open file, a selection, some text. */
 export interface ContextRef {
-  kind: "file" | "selection" | "text";
+  kind: ContextKind;
   uri?: string;
   range?: Range;
   text: string;

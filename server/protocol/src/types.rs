@@ -241,6 +241,8 @@ pub struct Session {
     pub message_count: u64,
     pub archived_count: u64,
     pub summary_count: u64,
+    /// Always a JSON object (the server refuses any other metadata).
+    #[schemars(with = "serde_json::Map<String, Value>")]
     pub metadata: Value,
 }
 
@@ -419,6 +421,7 @@ pub struct Skill {
 pub struct StatusResult {
     pub project_root: String,
     /// `null`: no atmos.yaml was found.
+    #[schemars(required)]
     pub config_path: Option<String>,
     pub database_path: String,
     pub sessions_enabled: bool,

@@ -1,0 +1,130 @@
+//! The chat screen: keys on the transcript and the input, sending.
+
+use super::*;
+
+impl App {
+    pub(super) fn chat_key(&mut self, action: Option<Action>, k: &KeyEvent) -> Vec<Effect> {
+        let Some(action) = action else {
+            if self.input.edit(k) {
+                self.history_pos = None;
+            }
+            return vec![];
+        };
+        match action {
+            Action::Send => return self.send(),
+            Action::Newline => self.input.insert("\n"),
+            Action::CancelReply if self.streaming.is_some() => return vec![Effect::Cancel],
+            Action::CancelOrQuit => {
+                if self.streaming.is_some() {
+                    return vec![Effect::Cancel];
+                }
+                return vec![Effect::Quit];
+            }
+            Action::HistoryPrev if self.input.text.is_empty() || self.history_pos.is_some() => {
+                let pos = match self.history_pos {
+                    None => self.history.len().checked_sub(1),
+                    Some(p) => Some(p.saturating_sub(1)),
+                };
+                if let Some(p) = pos {
+                    self.history_pos = Some(p);
+                    self.input.set(self.history[p].clone());
+                }
+            }
+            Action::HistoryNext => {
+                if let Some(p) = self.history_pos {
+                    if p + 1 < self.history.len() {
+                        self.history_pos = Some(p + 1);
+                        self.input.set(self.history[p + 1].clone());
+                    } else {
+                        self.history_pos = None;
+                        self.input.set("");
+                    }
+                }
+            }
+            Action::PageUp => {
+                self.scroll += self.page();
+                self.clamp_scroll();
+            }
+            Action::PageDown => self.scroll = self.scroll.saturating_sub(self.page()),
+            Action::OpenForm => return self.open_form(),
+            Action::OpenPicker => {
+                self.overlay = Overlay::Picker(Picker {
+                    loading: true,
+                    ..Picker::default()
+                });
+                if self.sessions_enabled {
+                    return vec![Effect::ListSessions];
+                }
+            }
+            Action::OpenSkills => {
+                let selected = self
+                    .skills
+                    .iter()
+                    .position(|s| s.name == self.skill)
+                    .unwrap_or(0);
+                self.overlay = Overlay::Skills { selected };
+            }
+            Action::OpenProviders => {
+                let provider = self.provider_index(&self.provider);
+                self.overlay = Overlay::Providers(Switcher {
+                    provider,
+                    model: TextField::with(self.model.clone()),
+                    on_model: false,
+                    error: None,
+                });
+            }
+            Action::Help => self.help = true,
+            Action::HelpIfEmpty => {
+                if self.input.text.is_empty() {
+                    self.help = true;
+                } else {
+                    self.input.insert("?");
+                }
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    pub(super) fn send(&mut self) -> Vec<Effect> {
+        if self.input.text.trim().is_empty() {
+            return vec![];
+        }
+        if self.streaming.is_some() {
+            self.transcript.push(Entry::error(
+                "a reply is still streaming: wait for it, or press Esc to cancel it",
+            ));
+            return vec![];
+        }
+        if self.compacting.is_some() {
+            self.transcript.push(Entry::error(
+                "the session is being compacted: send again in a moment",
+            ));
+            return vec![];
+        }
+        let text = self.input.take();
+        self.history.push(text.clone());
+        self.history_pos = None;
+        self.scroll = 0;
+        self.transcript
+            .push(Entry::new(EntryKind::User, text.clone()));
+        self.streaming = Some(Streaming {
+            provider: self.provider.clone(),
+            ..Streaming::default()
+        });
+        vec![Effect::Send {
+            session: self.session.as_ref().map(|s| s.id.clone()),
+            provider: self.provider.clone(),
+            model: self.model.clone(),
+            skill: self.skill.clone(),
+            text,
+        }]
+    }
+
+    pub(super) fn provider_index(&self, name: &str) -> usize {
+        self.providers
+            .iter()
+            .position(|p| p.name == name)
+            .unwrap_or(0)
+    }
+}

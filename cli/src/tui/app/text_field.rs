@@ -1,0 +1,90 @@
+//! The editable text of the input, the rename field and the form.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// A one-or-more-line text field with a cursor (a byte index).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TextField {
+    pub text: String,
+    pub cursor: usize,
+}
+
+impl TextField {
+    pub fn with(text: impl Into<String>) -> TextField {
+        let text = text.into();
+        TextField {
+            cursor: text.len(),
+            text,
+        }
+    }
+
+    pub fn set(&mut self, text: impl Into<String>) {
+        *self = TextField::with(text);
+    }
+
+    pub fn take(&mut self) -> String {
+        self.cursor = 0;
+        std::mem::take(&mut self.text)
+    }
+
+    pub fn insert(&mut self, s: &str) {
+        self.text.insert_str(self.cursor, s);
+        self.cursor += s.len();
+    }
+
+    /// Edits for a key no binding claimed; false when the key is not an edit.
+    pub fn edit(&mut self, ev: &KeyEvent) -> bool {
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        match ev.code {
+            KeyCode::Char('u') if ctrl => {
+                self.text.drain(..self.cursor);
+                self.cursor = 0;
+            }
+            KeyCode::Char('w') if ctrl => {
+                let before = &self.text[..self.cursor];
+                let start = before
+                    .trim_end()
+                    .rfind(char::is_whitespace)
+                    .map_or(0, |i| i + 1);
+                self.text.drain(start..self.cursor);
+                self.cursor = start;
+            }
+            KeyCode::Char(_) if ctrl || ev.modifiers.contains(KeyModifiers::ALT) => return false,
+            KeyCode::Char(c) => {
+                let mut buf = [0u8; 4];
+                self.insert(c.encode_utf8(&mut buf));
+            }
+            KeyCode::Backspace => {
+                if let Some(c) = self.text[..self.cursor].chars().next_back() {
+                    self.cursor -= c.len_utf8();
+                    self.text.remove(self.cursor);
+                }
+            }
+            KeyCode::Delete => {
+                if self.cursor < self.text.len() {
+                    self.text.remove(self.cursor);
+                }
+            }
+            KeyCode::Left => {
+                if let Some(c) = self.text[..self.cursor].chars().next_back() {
+                    self.cursor -= c.len_utf8();
+                }
+            }
+            KeyCode::Right => {
+                if let Some(c) = self.text[self.cursor..].chars().next() {
+                    self.cursor += c.len_utf8();
+                }
+            }
+            KeyCode::Home => {
+                self.cursor = self.text[..self.cursor].rfind('\n').map_or(0, |i| i + 1);
+            }
+            KeyCode::End => {
+                self.cursor += self.text[self.cursor..]
+                    .find('\n')
+                    .unwrap_or(self.text.len() - self.cursor);
+            }
+            _ => return false,
+        }
+        true
+    }
+}
