@@ -981,3 +981,51 @@ fn an_edited_config_applies_without_a_restart() {
     assert_eq!(again["session"]["skill"], "security");
     s.shutdown();
 }
+
+#[test]
+fn a_listing_is_never_stale_after_a_write_here_or_in_another_process() {
+    let p = TestProject::new(SESSIONS_ON);
+    let mut s = server(&p);
+    s.call("atmos/session/create", json!({"name": "one"}));
+    s.take_notifications();
+    assert_eq!(names(&mut s), ["one"]);
+    // The same listing again, unchanged database: the same answer.
+    assert_eq!(names(&mut s), ["one"]);
+
+    // Another process writes: the next listing sees it.
+    let other = p.run(
+        ATMOS,
+        &[
+            "ai",
+            "sessions",
+            "import",
+            &format!("{FIXTURES}/full-session.json"),
+            "--name",
+            "two",
+        ],
+    );
+    other.ok();
+    assert_eq!(names(&mut s), ["two", "one"]);
+    p.run(ATMOS, &["ai", "sessions", "delete", "one", "--yes"])
+        .ok();
+    assert_eq!(names(&mut s), ["two"]);
+
+    // This server writes: likewise.
+    s.call(
+        "atmos/session/rename",
+        json!({"name": "two", "newName": "three"}),
+    );
+    assert_eq!(names(&mut s), ["three"]);
+    let limited = s.call("atmos/session/list", json!({"limit": 1}));
+    assert_eq!(limited["total"], 1);
+
+    // Bad params are still named, and ids of any type are echoed.
+    let e = s.error("atmos/session/list", json!({"limit": "all"}));
+    assert_eq!(code_data(&e), (-32602, json!({"field": "limit"})));
+    s.send(
+        &json!({"jsonrpc": "2.0", "id": "list-1", "method": "atmos/session/list", "params": {}}),
+    );
+    let response = s.response(&json!("list-1"));
+    assert_eq!(response["result"]["total"], 1, "{response}");
+    assert_eq!(response["jsonrpc"], "2.0");
+}

@@ -368,6 +368,12 @@ impl Sessions {
         Ok(self.store.list(filter)?)
     }
 
+    /// A value that changes whenever the database does (in this process or
+    /// another): a face may keep what it read (a listing) while it is equal.
+    pub fn data_version(&self) -> Result<(i64, u64)> {
+        Ok(self.store.data_version()?)
+    }
+
     pub fn rename(&mut self, key: &SessionKey, new_name: &str) -> Result<Session> {
         check_name(new_name)?;
         Ok(self.store.rename(key, new_name)?)

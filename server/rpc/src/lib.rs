@@ -21,6 +21,7 @@
 
 mod errors;
 mod handlers;
+mod listing;
 pub mod proto;
 mod server;
 mod transport;

@@ -94,6 +94,8 @@ pub struct Backend {
     pub(crate) client: Client,
     pub(crate) options: ServeOptions,
     pub(crate) workspace: Arc<Workspace>,
+    pub(crate) listings: Arc<crate::listing::Listings>,
+    pub(crate) lifecycle: Arc<crate::listing::Lifecycle>,
 }
 
 impl Backend {
@@ -107,9 +109,20 @@ impl Backend {
             client,
             options,
             workspace,
+            listings: Default::default(),
+            lifecycle: Default::default(),
         })
         .routes()
         .finish()
+    }
+
+    /// What the transport needs to answer `atmos/session/list` itself.
+    pub fn lister(&self) -> crate::listing::Lister {
+        crate::listing::Lister::new(
+            self.workspace.clone(),
+            self.listings.clone(),
+            self.lifecycle.clone(),
+        )
     }
 
     /// Where to look for the config, from `initialize`'s params.
@@ -188,6 +201,7 @@ impl LanguageServer for Backend {
             });
         tracing::info!(client = client.unwrap_or("unknown"), start = %load.start_dir.display(), "initialize");
         self.workspace.set_load_options(load).await;
+        self.lifecycle.initialized();
         // A bad config must not fail `initialize`: log it here, and answer
         // 1010 on each request that needs the config until it is fixed.
         match self.workspace.project().await {
@@ -213,6 +227,7 @@ impl LanguageServer for Backend {
 
     async fn shutdown(&self) -> Result<()> {
         tracing::info!("shutdown");
+        self.lifecycle.shut_down();
         Ok(())
     }
 }

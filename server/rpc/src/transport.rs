@@ -29,9 +29,11 @@
 //!   as LSP says, and the loop returns.
 
 use crate::server::Backend;
+use atmos_protocol::Request as _;
 use futures::{FutureExt, SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::io;
+use std::sync::Arc;
 use tokio::io::{
     AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
 };
@@ -39,6 +41,14 @@ use tokio::sync::mpsc;
 use tower::{Service, ServiceExt};
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Id, Request, Response};
 use tower_lsp_server::{ClientSocket, LspService};
+
+/// What the writer writes: a response of the service, or the result of a
+/// request the transport answered itself, already JSON (`atmos/session/list`,
+/// see `listing.rs`).
+enum Outgoing {
+    Response(Response),
+    Raw { id: Id, result: Arc<[u8]> },
+}
 
 /// The largest message body the server reads (16 MiB). A bigger one is
 /// skipped and answered with -32600.
@@ -54,7 +64,7 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let (notifications, mut client_responses) = socket.split();
-    let (out, out_rx) = mpsc::unbounded_channel::<Response>();
+    let (out, out_rx) = mpsc::unbounded_channel::<Outgoing>();
     let writer = tokio::spawn(write_loop(output, notifications, out_rx));
     let mut frames = FrameReader::new(input);
     let mut tasks = tokio::task::JoinSet::new();
@@ -64,7 +74,7 @@ where
             Ok(Some(Frame::Body(body))) => body,
             Ok(Some(Frame::Malformed(error))) => {
                 tracing::warn!("dropped a malformed message: {}", error.message);
-                let _ = out.send(Response::from_error(Id::Null, error));
+                let _ = out.send(Outgoing::Response(Response::from_error(Id::Null, error)));
                 continue;
             }
             Ok(None) => {
@@ -80,6 +90,10 @@ where
         match classify(&body) {
             Incoming::Request(request) => {
                 tracing::debug!(method = request.method(), id = ?request.id(), "request");
+                let request = match answer_listing(request, service.inner().lister(), &out) {
+                    Some(request) => request,
+                    None => continue,
+                };
                 let is_exit = request.method() == "exit";
                 let Ok(ready) = service.ready().await else {
                     exited = true;
@@ -90,7 +104,7 @@ where
                 let out = out.clone();
                 let task = async move {
                     if let Ok(Some(response)) = response.await {
-                        let _ = out.send(response);
+                        let _ = out.send(Outgoing::Response(response));
                     }
                 };
                 if is_initialize {
@@ -115,7 +129,7 @@ where
                 if let (_, Err(e)) = response.clone().into_parts() {
                     tracing::warn!("dropped an invalid message: {}", e.message);
                 }
-                let _ = out.send(response);
+                let _ = out.send(Outgoing::Response(response));
             }
         }
     }
@@ -134,12 +148,40 @@ where
     let _ = writer.await;
 }
 
+/// Answers `atmos/session/list` without the service (from the bytes kept
+/// while the database is unchanged, see `listing.rs`), in a task of its own;
+/// gives any other request (or a listing outside the running life cycle,
+/// which the service answers with its errors) back.
+fn answer_listing(
+    request: Request,
+    lister: crate::listing::Lister,
+    out: &mpsc::UnboundedSender<Outgoing>,
+) -> Option<Request> {
+    if request.method() != atmos_protocol::SessionList::METHOD
+        || request.id().is_none()
+        || !lister.ready()
+    {
+        return Some(request);
+    }
+    let (_, id, params) = request.into_parts();
+    let id = id.expect("checked above");
+    let out = out.clone();
+    tokio::spawn(async move {
+        let answer = match lister.list(params.unwrap_or(Value::Null)).await {
+            Ok(result) => Outgoing::Raw { id, result },
+            Err(error) => Outgoing::Response(Response::from_error(id, error)),
+        };
+        let _ = out.send(answer);
+    });
+    None
+}
+
 /// Writes notifications and responses, each framed, flushing after each.
 /// Notifications already queued are written before any response.
 async fn write_loop<W, N>(
     mut output: W,
     mut notifications: N,
-    mut responses: mpsc::UnboundedReceiver<Response>,
+    mut responses: mpsc::UnboundedReceiver<Outgoing>,
 ) where
     W: AsyncWrite + Unpin,
     N: futures::Stream<Item = Request> + Unpin,
@@ -162,7 +204,12 @@ async fn write_loop<W, N>(
                             None => break,
                         }
                     }
-                    write_message(&mut output, &response, &mut broken).await;
+                    match response {
+                        Outgoing::Response(r) => write_message(&mut output, &r, &mut broken).await,
+                        Outgoing::Raw { id, result } => {
+                            write_raw(&mut output, &id, &result, &mut broken).await
+                        }
+                    }
                 }
                 None => break,
             },
@@ -173,14 +220,30 @@ async fn write_loop<W, N>(
     }
 }
 
+/// A response whose `result` is JSON already.
+async fn write_raw<W: AsyncWrite + Unpin>(
+    output: &mut W,
+    id: &Id,
+    result: &[u8],
+    broken: &mut bool,
+) {
+    let Ok(id) = serde_json::to_vec(id) else {
+        return;
+    };
+    let mut body = Vec::with_capacity(result.len() + id.len() + 32);
+    body.extend_from_slice(br#"{"jsonrpc":"2.0","result":"#);
+    body.extend_from_slice(result);
+    body.extend_from_slice(br#","id":"#);
+    body.extend_from_slice(&id);
+    body.push(b'}');
+    write_body(output, &body, broken).await;
+}
+
 async fn write_message<W: AsyncWrite + Unpin, T: serde::Serialize>(
     output: &mut W,
     message: &T,
     broken: &mut bool,
 ) {
-    if *broken {
-        return;
-    }
     let body = match serde_json::to_vec(message) {
         Ok(body) => body,
         Err(e) => {
@@ -188,8 +251,15 @@ async fn write_message<W: AsyncWrite + Unpin, T: serde::Serialize>(
             return;
         }
     };
+    write_body(output, &body, broken).await;
+}
+
+async fn write_body<W: AsyncWrite + Unpin>(output: &mut W, body: &[u8], broken: &mut bool) {
+    if *broken {
+        return;
+    }
     let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
-    frame.extend_from_slice(&body);
+    frame.extend_from_slice(body);
     if let Err(e) = async {
         output.write_all(&frame).await?;
         output.flush().await

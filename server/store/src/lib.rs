@@ -114,6 +114,18 @@ impl Store {
     }
 
     /// The schema version of the open database.
+    /// Changes when the database does: `PRAGMA data_version` (commits by
+    /// other connections, other processes included) with this connection's
+    /// own `total_changes`. Equal values mean nothing was written in between,
+    /// so a result read then is still true.
+    pub fn data_version(&self) -> Result<(i64, u64)> {
+        let others: i64 = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok((others, self.conn.total_changes()))
+    }
+
     pub fn schema_version(&self) -> Result<u32> {
         schema::version(&self.conn).map_err(|e| self.err(e))
     }

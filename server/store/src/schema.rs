@@ -95,6 +95,16 @@ pub const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL
     );
     "#,
+    // 4: listing without a sort. Listing is "newest activity first, then
+    // newest row"; an index on `updated_at DESC` left the rowid tie-break to
+    // a temporary B-tree on every listing, while an ascending index read
+    // backwards gives exactly that order.
+    r#"
+    DROP INDEX sessions_by_update;
+    CREATE INDEX sessions_by_update ON sessions (updated_at);
+    DROP INDEX sessions_by_provider;
+    CREATE INDEX sessions_by_provider ON sessions (provider, updated_at);
+    "#,
 ];
 
 /// The schema version this build writes.

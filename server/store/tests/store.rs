@@ -545,3 +545,44 @@ fn the_page_cache_is_bounded() {
         .unwrap();
     assert_eq!(kib, -1024, "a negative cache_size is KiB");
 }
+
+#[test]
+fn the_data_version_changes_with_every_write_from_any_connection() {
+    let (dir, mut a) = open();
+    let mut b = Store::open(&dir.path().join(".atmos/sessions/sessions.db")).unwrap();
+    let start = a.data_version().unwrap();
+    a.list(&ListFilter::default()).unwrap();
+    assert_eq!(a.data_version().unwrap(), start, "reading changes nothing");
+    a.create_session(&new_session("mine"), 0).unwrap();
+    let after_own = a.data_version().unwrap();
+    assert_ne!(after_own, start, "this connection's write");
+    b.create_session(&new_session("theirs"), 0).unwrap();
+    let after_other = a.data_version().unwrap();
+    assert_ne!(after_other, after_own, "another connection's commit");
+    assert_eq!(a.data_version().unwrap(), after_other);
+}
+
+#[test]
+fn listing_reads_an_index_in_order_without_sorting() {
+    let (_d, store) = open();
+    let plan = |sql: &str| -> String {
+        let mut stmt = store
+            .connection()
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        rows.join("; ")
+    };
+    for sql in [
+        "SELECT id FROM sessions WHERE (NULL IS NULL OR provider = NULL) ORDER BY updated_at DESC, rowid DESC",
+        "SELECT id FROM sessions WHERE provider = 'x' ORDER BY updated_at DESC, rowid DESC",
+    ] {
+        let p = plan(sql);
+        assert!(p.contains("USING INDEX"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "a sort on every listing: {p}");
+    }
+}
