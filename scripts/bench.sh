@@ -3,7 +3,8 @@
 # the fake provider: `sessions list` with 1,000 sessions, one `ask` turn in
 # sessions of 10, 2,000 and 100,000 messages, and the tokens sent per turn
 # over 200 turns with compaction on and off. Prints markdown for
-# docs/benchmarks.md. Needs hyperfine (apt-get install hyperfine).
+# docs/benchmarks.md. Needs hyperfine (apt-get install hyperfine); with
+# AICHAT=/path/to/aichat it also runs one turn of aichat side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { echo "hyperfine is needed: apt-get install hyperfine" >&2; exit 1; }
@@ -48,7 +49,7 @@ project "$WORK/list" ""
 history_file "$WORK/one.json" seed 2
 for i in $(seq 1000); do (cd "$WORK/list" && "$ATMOS" ai sessions import "$WORK/one.json" --name "s$i" >/dev/null); done
 (cd "$WORK/list" && hyperfine -N --warmup 20 --runs 200 --export-markdown "$WORK/list.md" \
-  "$ATMOS ai sessions list" "$ATMOS ai sessions list --format json" >&2)
+  "$ATMOS ai sessions list" "$ATMOS ai sessions list --format json" "$ATMOS ai sessions list --limit 1" >&2)
 cat "$WORK/list.md"; echo
 
 # One ask turn at 10, 2,000 and 100,000 messages.
@@ -72,6 +73,28 @@ cat "$WORK/ask50.md"; echo
   -n "ask, 10 messages, no limit" "$ATMOS ai ask --session h10 what about staging?" \
   -n "ask, 2,000 messages, no limit (all sent)" "$ATMOS ai ask --session h2000 what about staging?" >&2)
 cat "$WORK/askall.md"; echo
+
+# Side by side with aichat (AICHAT=/path/to/aichat, built with
+# `cargo install aichat --version 0.30.0 --locked --root DIR`): one turn in a
+# 10-message session, both over the fake's Chat Completions endpoint, each
+# session put back to its 10 messages before every run.
+if [ -n "${AICHAT:-}" ]; then
+  mkdir -p "$WORK/side/aichat/sessions"
+  printf 'ai:\n  default_provider: openai\n  max_history_messages: 50\n  providers:\n    openai:\n      base_url: %s/v1\n      api_key_env: ATMOS_BENCH_KEY\n      model: bench\n  sessions:\n    enabled: true\n' "$URL" > "$WORK/side/atmos.yaml"
+  printf 'model: fake:bench\nsave_session: true\nclients:\n  - type: openai-compatible\n    name: fake\n    api_base: %s/v1\n    api_key: bench\n    models:\n      - name: bench\n' "$URL" > "$WORK/side/aichat/config.yaml"
+  export AICHAT_CONFIG_DIR="$WORK/side/aichat"
+  for i in 1 2 3 4 5; do
+    (cd "$WORK/side" && "$ATMOS" ai ask --session h10 "message $i: the staging VPC uses 10.$i.0.0/16" >/dev/null)
+    (cd "$WORK/side" && "$AICHAT" --session h10 "message $i: the staging VPC uses 10.$i.0.0/16" </dev/null >/dev/null)
+  done
+  cp -r "$WORK/side/.atmos" "$WORK/side/atmos.saved"
+  cp "$WORK/side/aichat/sessions/h10.yaml" "$WORK/side/aichat.saved.yaml"
+  (cd "$WORK/side" && hyperfine -N --warmup 10 --runs 100 --export-markdown "$WORK/side.md" \
+    --prepare "sh -c 'rm -rf $WORK/side/.atmos && cp -r $WORK/side/atmos.saved $WORK/side/.atmos && cp $WORK/side/aichat.saved.yaml $WORK/side/aichat/sessions/h10.yaml'" \
+    -n "atmos ai ask, 10 messages" "$ATMOS ai ask --session h10 what about staging?" \
+    -n "aichat $("$AICHAT" --version | cut -d' ' -f2), 10 messages" "$AICHAT --session h10 what about staging?" >&2)
+  cat "$WORK/side.md"; echo
+fi
 
 # Tokens sent per turn over 200 turns (the fake reports request bytes / 4).
 echo "## Tokens sent per turn over 200 turns (max_history_messages: 50)"

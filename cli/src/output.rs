@@ -80,27 +80,61 @@ pub fn json(value: &impl serde::Serialize) -> String {
     s
 }
 
-/// A plain table: columns aligned with elastic tabstops, two spaces apart.
-pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut tw = tabwriter::TabWriter::new(Vec::new()).padding(2);
-    let mut line = String::new();
-    for row in std::iter::once(header.iter().map(|h| h.to_string()).collect()).chain(rows) {
-        line.clear();
+/// A plain table: each column as wide as its widest cell (in terminal
+/// columns), two spaces apart, the last cell of a row not padded. Widths
+/// are measured once and each row is written straight into the output: a
+/// listing of thousands of sessions makes no copy of its cells.
+pub fn table<S: AsRef<str>>(header: &[&str], rows: Vec<Vec<S>>) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| cell_width(h)).collect();
+    for row in &rows {
         for (i, cell) in row.iter().enumerate() {
-            if i > 0 {
-                line.push('\t');
+            let cell = cell.as_ref();
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell_width(cell));
+            } else {
+                widths.push(cell_width(cell));
             }
-            // A tab or newline inside a cell would break the columns.
-            line.extend(
-                cell.chars()
-                    .map(|c| if c == '\t' || c == '\n' { ' ' } else { c }),
-            );
         }
-        line.push('\n');
-        let _ = tw.write_all(line.as_bytes());
     }
-    let bytes = tw.into_inner().unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_default()
+    let line: usize = widths.iter().map(|w| w + 2).sum();
+    let mut out = String::with_capacity((rows.len() + 1) * (line + 1));
+    let mut write_row = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut cells = cells.peekable();
+        let mut i = 0;
+        while let Some(cell) = cells.next() {
+            let start = out.len();
+            // A tab or newline inside a cell would break the columns.
+            if cell.contains(['\t', '\n']) {
+                out.extend(
+                    cell.chars()
+                        .map(|c| if c == '\t' || c == '\n' { ' ' } else { c }),
+                );
+            } else {
+                out.push_str(cell);
+            }
+            if cells.peek().is_some() {
+                let written = cell_width(&out[start..]);
+                let pad = widths[i].saturating_sub(written) + 2;
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+            i += 1;
+        }
+        out.push('\n');
+    };
+    write_row(&mut header.iter().copied());
+    for row in &rows {
+        write_row(&mut row.iter().map(AsRef::as_ref));
+    }
+    out
+}
+
+/// How many terminal columns a cell takes.
+fn cell_width(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        unicode_width::UnicodeWidthStr::width(s)
+    }
 }
 
 /// Asks a yes/no question on the terminal; `false` unless the answer is yes.
@@ -131,4 +165,24 @@ pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
         t.hour(),
         t.minute()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table;
+
+    #[test]
+    fn columns_are_as_wide_as_their_widest_cell_in_terminal_columns() {
+        let rows = vec![
+            vec!["vpc".to_string(), "ollama".into(), "2".into()],
+            vec!["東京-vpc".to_string(), "a\tb".into(), "10".into()],
+        ];
+        assert_eq!(
+            table(&["NAME", "PROVIDER", "MESSAGES"], rows),
+            "NAME      PROVIDER  MESSAGES\n\
+             vpc       ollama    2\n\
+             東京-vpc  a b       10\n"
+        );
+        assert_eq!(table::<&str>(&["NAME"], Vec::new()), "NAME\n");
+    }
 }

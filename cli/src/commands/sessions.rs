@@ -61,17 +61,18 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
                     .iter()
                     .map(|l| {
                         let s = &l.session;
-                        let mut row = vec![
-                            s.name.clone(),
-                            s.provider.clone(),
-                            s.model.clone(),
-                            s.skill.clone(),
-                            when(s.created_at),
-                            when(s.updated_at),
-                            s.message_count.to_string(),
+                        // Borrowed where the session has the text already.
+                        let mut row: Vec<std::borrow::Cow<str>> = vec![
+                            s.name.as_str().into(),
+                            s.provider.as_str().into(),
+                            s.model.as_str().into(),
+                            s.skill.as_str().into(),
+                            when(s.created_at).into(),
+                            when(s.updated_at).into(),
+                            s.message_count.to_string().into(),
                         ];
                         if snippets {
-                            row.push(l.snippet.clone().unwrap_or_else(|| "(name)".into()));
+                            row.push(l.snippet.as_deref().unwrap_or("(name)").into());
                         }
                         row
                     })

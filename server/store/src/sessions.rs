@@ -12,7 +12,11 @@ pub(crate) const SESSION_COLUMNS: &str = "id, name, provider, model, skill, crea
      message_count, archived_count, summary_count, metadata";
 
 pub(crate) fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
-    let metadata: String = r.get(10)?;
+    // Read in place; most sessions have none (`{}`), which needs no parsing.
+    let metadata = match r.get_ref(10)?.as_str()? {
+        "{}" => serde_json::Value::Object(serde_json::Map::new()),
+        text => serde_json::from_str(text).unwrap_or(serde_json::Value::Null),
+    };
     Ok(Session {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -24,7 +28,7 @@ pub(crate) fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
         message_count: r.get::<_, i64>(7)? as u64,
         archived_count: r.get::<_, i64>(8)? as u64,
         summary_count: r.get::<_, i64>(9)? as u64,
-        metadata: serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null),
+        metadata,
     })
 }
 
