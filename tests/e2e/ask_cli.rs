@@ -545,3 +545,50 @@ fn switching_provider_keeps_the_history_and_a_failed_switch_changes_nothing() {
     );
     ask(&p, &["--session", "sw", "still works"]).ok();
 }
+
+#[test]
+fn a_piped_chat_with_sessions_off_is_still_a_conversation() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(
+        &config(&fake, "anthropic", "").replace("    enabled: true\n", "    enabled: false\n"),
+    );
+    let mut child = p
+        .command(ATMOS)
+        .env("ATMOS_TEST_KEY", "k")
+        .args(["ai", "chat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"the prod VPC is 10.40.0.0/16\nand staging?\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let second = &fake.requests()[1].body["messages"];
+    let texts: Vec<&str> = second
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "the prod VPC is 10.40.0.0/16",
+            "echo: the prod VPC is 10.40.0.0/16",
+            "and staging?"
+        ],
+        "{second}"
+    );
+    assert!(!p.db_path().exists());
+}

@@ -96,6 +96,7 @@ fn run_turn(
                 say_picked(&entry.name);
             }
             let one = OneShot {
+                history: Vec::new(),
                 provider,
                 model: turn.model.clone(),
                 skill: turn.skill.clone(),

@@ -49,6 +49,8 @@ fn lines(config: Option<PathBuf>, args: ChatArgs) -> Outcome {
         }
         _ => None,
     };
+    // With sessions off, the conversation is kept in memory for the run.
+    let mut memory: Vec<(atmos_ai::Role, String)> = Vec::new();
     let mut failures = 0;
     for line in std::io::stdin().lock().lines() {
         let line =
@@ -62,10 +64,11 @@ fn lines(config: Option<PathBuf>, args: ChatArgs) -> Outcome {
                 &project,
                 &skills,
                 OneShot {
+                    history: memory.clone(),
                     provider: turn.provider.clone(),
                     model: turn.model.clone(),
                     skill: turn.skill.clone(),
-                    message: line,
+                    message: line.clone(),
                     stream: true,
                 },
                 cancel.clone(),
@@ -89,10 +92,19 @@ fn lines(config: Option<PathBuf>, args: ChatArgs) -> Outcome {
                         key.insert(SessionKey::Id(made.id)).clone()
                     }
                 };
-                e.chat(TurnRequest::new(key, line), cancel.clone())
+                e.chat(TurnRequest::new(key, line.clone()), cancel.clone())
             }
         };
-        if let Err(e) = runtime.block_on(render(events, &cancel)) {
+        let result = runtime.block_on(render(events, &cancel));
+        if engine.is_none() {
+            memory.push((atmos_ai::Role::User, line));
+            if let Ok(reply) | Err((_, reply)) = &result
+                && !reply.is_empty()
+            {
+                memory.push((atmos_ai::Role::Assistant, reply.clone()));
+            }
+        }
+        if let Err((e, _)) = result {
             eprintln!("error: {e}");
             failures += 1;
             if matches!(e, atmos_ai::Error::Cancelled) {
@@ -109,11 +121,15 @@ fn lines(config: Option<PathBuf>, args: ChatArgs) -> Outcome {
 }
 
 /// Streams one reply to stdout, ending it with a newline, and the
-/// compaction it triggered to stderr; Ctrl+C cancels.
-async fn render(mut events: TurnEvents, cancel: &CancellationToken) -> atmos_ai::Result<()> {
+/// compaction it triggered to stderr; Ctrl+C cancels. Returns the text that
+/// arrived (with the error, when the turn failed).
+async fn render(
+    mut events: TurnEvents,
+    cancel: &CancellationToken,
+) -> Result<String, (atmos_ai::Error, String)> {
     let mut printed = String::new();
     let mut compacting = 0;
-    let mut result = Ok(());
+    let mut failure = None;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     loop {
@@ -143,10 +159,13 @@ async fn render(mut events: TurnEvents, cancel: &CancellationToken) -> atmos_ai:
                 if !printed.is_empty() && !printed.ends_with('\n') {
                     println!();
                 }
-                result = Err(error);
+                failure = Some(error);
             }
             other => super::report_compaction(&other, &mut compacting),
         }
     }
-    result
+    match failure {
+        Some(error) => Err((error, printed)),
+        None => Ok(printed),
+    }
 }

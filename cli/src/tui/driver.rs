@@ -34,6 +34,10 @@ pub struct Driver {
     skills: Skills,
     tx: mpsc::UnboundedSender<Bg>,
     running: Option<Running>,
+    /// With sessions off, the conversation of this run, oldest first: the
+    /// model sees it as it would a session's history, and it is gone when
+    /// the chat ends.
+    memory: Vec<(Role, String)>,
 }
 
 /// What the driver keeps of the running turn to convert its events.
@@ -58,7 +62,8 @@ const PAGE: u32 = 1000;
 
 impl Driver {
     /// Opens the project's sessions. With sessions disabled the driver still
-    /// works: turns are one-shot and nothing is kept.
+    /// works: nothing is stored, and the conversation is kept in memory for
+    /// the run.
     pub fn open(project: Project, tx: mpsc::UnboundedSender<Bg>) -> atmos_ai::Result<Driver> {
         let engine = match project.config.sessions.enabled {
             true => Some(Engine::open(project.clone())?),
@@ -70,6 +75,7 @@ impl Driver {
             engine,
             tx,
             running: None,
+            memory: Vec::new(),
         })
     }
 
@@ -112,9 +118,9 @@ impl Driver {
         match (&self.engine, &args.session) {
             (None, _) => {
                 notes.push(Entry::note(
-                    "Sessions are disabled in this project, so this chat is not kept and each \
-                     message is sent on its own. Set `ai.sessions.enabled: true` in atmos.yaml \
-                     to keep conversations.",
+                    "Sessions are disabled in this project, so this chat is kept in memory \
+                     only until you quit. Set `ai.sessions.enabled: true` in atmos.yaml to \
+                     keep conversations.",
                 ));
                 if args.session.is_some() {
                     return Err(Error::SessionsDisabled {
@@ -346,6 +352,7 @@ impl Driver {
         let cancel = CancellationToken::new();
         let Some(engine) = &self.engine else {
             let one = OneShot {
+                history: self.memory.clone(),
                 provider: Some(provider),
                 model: Some(model),
                 skill: Some(skill),
@@ -437,6 +444,11 @@ impl Driver {
                 vec![]
             }
             TurnEvent::Replied(turn) => {
+                if self.engine.is_none() {
+                    self.memory.push((Role::User, run.text.clone()));
+                    self.memory
+                        .push((Role::Assistant, turn.reply.content.clone()));
+                }
                 let tokens = run.changed.as_ref().map(|(_, t)| *t);
                 run.ended = Some(vec![Event::ReplyEnded(Box::new(ReplyEnd {
                     session: turn.session,
@@ -458,6 +470,13 @@ impl Driver {
                 }]
             }
             TurnEvent::Failed { error, partial } => {
+                // As a session keeps them: the message, and what arrived.
+                if self.engine.is_none() {
+                    self.memory.push((Role::User, run.text.clone()));
+                    if !partial.is_empty() {
+                        self.memory.push((Role::Assistant, partial.clone()));
+                    }
+                }
                 let cancelled = matches!(error, Error::Cancelled);
                 let (session, tokens) = match run.changed.clone() {
                     Some((s, t)) => (Some(s), Some(t)),

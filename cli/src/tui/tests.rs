@@ -779,15 +779,43 @@ fn a_named_session_resumes_with_its_transcript_provider_model_and_skill() {
 }
 
 #[test]
-fn with_sessions_off_the_chat_still_works_one_message_at_a_time() {
+fn with_sessions_off_the_chat_is_a_conversation_kept_in_memory() {
     let fake = FakeProvider::start();
-    let yaml = config(&fake, "").replace("    enabled: true\n", "    enabled: false\n");
+    let yaml = config(&fake, "  max_history_messages: 4\n")
+        .replace("    enabled: true\n", "    enabled: false\n");
     let project = TestProject::new(&yaml);
     let mut h = Harness::start(project, fake, no_args());
     h.shows("Sessions are disabled in this project");
-    h.shows("not kept");
-    h.say("stateless?");
-    h.shows("echo: stateless?");
+    h.shows("kept in memory only until you quit");
+    h.say("first: the prod VPC is 10.40.0.0/16");
+    h.shows("echo: first");
+    h.say("second: and staging?");
+    h.shows("echo: second");
+    h.shows("4 msgs");
+    // The second question went with the first and its reply.
+    let texts = |h: &Harness, i: usize| -> Vec<String> {
+        h.fake.requests()[i].body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["role"] != "system")
+            .map(|m| m["content"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(
+        texts(&h, 1),
+        [
+            "first: the prod VPC is 10.40.0.0/16",
+            "echo: first: the prod VPC is 10.40.0.0/16",
+            "second: and staging?"
+        ]
+    );
+    // max_history_messages (4) holds, the new message included.
+    h.say("third");
+    let third = texts(&h, 2);
+    assert_eq!(third.len(), 4, "{third:?}");
+    assert_eq!(third.last().unwrap(), "third");
+    assert_eq!(third[0], "echo: first: the prod VPC is 10.40.0.0/16");
     h.ctrl('l');
     h.shows("sessions are disabled, so nothing is kept");
     h.press(KeyCode::Esc);

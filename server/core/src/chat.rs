@@ -271,15 +271,18 @@ pub(crate) async fn stream_reply(
     }
 }
 
-/// A turn that keeps nothing (sessions off, or `ask` without `--session`).
+/// A turn that stores nothing (sessions off, or `ask` without `--session`).
+/// `history` is what the caller kept of the conversation so far (in memory,
+/// oldest first): the model sees its newest messages, as many as
+/// `max_history_messages` allows with the new one (all with 0).
 pub(crate) fn prepare_one_shot(
     project: &Project,
     skills: &Skills,
-    provider: Option<&str>,
-    model: Option<&str>,
-    skill: Option<&str>,
+    choice: (Option<&str>, Option<&str>, Option<&str>),
+    history: &[(Role, String)],
     message: &str,
 ) -> Result<PreparedTurn> {
+    let (provider, model, skill) = choice;
     if message.trim().is_empty() {
         return Err(Error::invalid_param("message", "the message is empty"));
     }
@@ -296,10 +299,25 @@ pub(crate) fn prepare_one_shot(
         })?),
     };
     let system = skill.map(|s| s.system_prompt.clone()).unwrap_or_default();
-    let messages = vec![atmos_providers::ChatMessage::new(
+    let keep = match project.config.max_history_messages {
+        0 => history.len(),
+        n => (n as usize).saturating_sub(1),
+    };
+    let mut messages: Vec<_> = history[history.len().saturating_sub(keep)..]
+        .iter()
+        .filter_map(|(role, text)| {
+            let role = match role {
+                Role::User => atmos_providers::Role::User,
+                Role::Assistant => atmos_providers::Role::Assistant,
+                Role::System => return None,
+            };
+            Some(atmos_providers::ChatMessage::new(role, text.as_str()))
+        })
+        .collect();
+    messages.push(atmos_providers::ChatMessage::new(
         atmos_providers::Role::User,
         message,
-    )];
+    ));
     Ok(PreparedTurn::new(
         &settings, provider, system, messages, None,
     ))

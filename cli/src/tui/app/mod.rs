@@ -310,7 +310,16 @@ impl App {
 
     /// The message count the status bar shows.
     pub fn message_count(&self) -> u64 {
-        self.session.as_ref().map_or(0, |s| s.message_count)
+        match &self.session {
+            Some(s) => s.message_count,
+            // Sessions off: the messages of this run, on screen.
+            None if !self.sessions_enabled => self
+                .transcript
+                .iter()
+                .filter(|e| matches!(e.kind, EntryKind::User | EntryKind::Assistant { .. }))
+                .count() as u64,
+            None => 0,
+        }
     }
 
     pub fn handle(&mut self, event: Event) -> Vec<Effect> {

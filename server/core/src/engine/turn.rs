@@ -252,9 +252,12 @@ async fn compaction(
     }
 }
 
-/// A turn that keeps nothing.
+/// A turn that stores nothing.
 #[derive(Debug, Clone, Default)]
 pub struct OneShot {
+    /// The conversation so far, kept by the caller for the run (oldest
+    /// first; empty for a single question).
+    pub history: Vec<(atmos_store::Role, String)>,
     /// `None`: the project's default provider.
     pub provider: Option<String>,
     /// `None`: the provider's default model.
@@ -278,9 +281,12 @@ pub fn one_shot(
     let prepared = chat::prepare_one_shot(
         project,
         skills,
-        turn.provider.as_deref(),
-        turn.model.as_deref(),
-        turn.skill.as_deref(),
+        (
+            turn.provider.as_deref(),
+            turn.model.as_deref(),
+            turn.skill.as_deref(),
+        ),
+        &turn.history,
         &turn.message,
     );
     match prepared {
