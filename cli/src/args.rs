@@ -238,7 +238,7 @@ pub struct TurnArgs {
     #[arg(long)]
     pub provider: Option<String>,
     /// Model (default: the session's, else the provider's)
-    #[arg(long)]
+    #[arg(long, value_parser = model_name)]
     pub model: Option<String>,
     /// Skill (default: the session's, else ai.default_skill)
     #[arg(long)]
@@ -286,7 +286,7 @@ pub struct CreateArgs {
     #[arg(long)]
     pub provider: Option<String>,
     /// The model (default: the provider's)
-    #[arg(long)]
+    #[arg(long, value_parser = model_name)]
     pub model: Option<String>,
     /// The skill (default: ai.default_skill, else general)
     #[arg(long)]
@@ -378,6 +378,14 @@ pub struct ImportArgs {
     /// Write the report to this file instead of standard output
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// `--model`: a name, never empty (leaving the flag out means the default).
+fn model_name(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("a model name cannot be empty: leave --model out for the default".into());
+    }
+    Ok(s.to_string())
 }
 
 #[cfg(test)]

@@ -28,6 +28,9 @@ pub type Outcome = Result<(), Failure>;
 pub fn report(failure: &Failure) -> ExitCode {
     let mut err = std::io::stderr().lock();
     match failure {
+        // Stopped by Ctrl+C: the command said what was kept; 130 as a shell
+        // reports an interrupted command (128 + SIGINT).
+        Failure::Core(Error::Cancelled) => ExitCode::from(130),
         Failure::Core(e) => {
             let _ = writeln!(err, "error: {e}");
             if let Error::SessionsDisabled { .. } = e {
@@ -126,6 +129,12 @@ pub fn table<S: AsRef<str>>(header: &[&str], rows: Vec<Vec<S>>) -> String {
         write_row(&mut row.iter().map(AsRef::as_ref));
     }
     out
+}
+
+/// `1 message`, `2 messages`, `1,000 messages`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    let noun = if n == 1 { one } else { many };
+    format!("{} {noun}", crate::commands::thousands(n))
 }
 
 /// How many terminal columns a cell takes.

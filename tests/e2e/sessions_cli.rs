@@ -763,3 +763,40 @@ fn an_empty_session_round_trips_too() {
     all.sort();
     assert_eq!(all, ["empty", "empty-copy"]);
 }
+
+#[test]
+fn an_empty_listing_says_why_when_sessions_exist() {
+    let p = TestProject::new(SESSIONS_ON);
+    p.run(ATMOS, &["ai", "sessions", "create", "vpc-design"])
+        .ok();
+    let none = p
+        .run(ATMOS, &["ai", "sessions", "list", "--query", "zzz"])
+        .ok()
+        .to_string();
+    assert!(
+        none.contains("No session matches \"zzz\"") && none.contains("1 session in all"),
+        "{none}"
+    );
+    assert!(!none.contains("No sessions yet"), "{none}");
+    let zero = p
+        .run(ATMOS, &["ai", "sessions", "list", "--limit", "0"])
+        .ok()
+        .to_string();
+    assert!(
+        zero.contains("--limit 0 shows none of the 1 matching session"),
+        "{zero}"
+    );
+    let other = p
+        .run(ATMOS, &["ai", "sessions", "list", "--provider", "ollama"])
+        .ok()
+        .to_string();
+    assert!(
+        other.contains("No session uses the provider 'ollama'"),
+        "{other}"
+    );
+    let show = p
+        .run(ATMOS, &["ai", "sessions", "show", "vpc-design"])
+        .ok()
+        .to_string();
+    assert!(show.contains("· 0 messages"), "{show}");
+}

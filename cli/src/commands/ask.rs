@@ -164,6 +164,23 @@ fn resume_for_turn(
     for gone in &resumed.evicted {
         eprintln!("Removed the least recently used session '{gone}' to stay within max_sessions.");
     }
+    // A flag that changed an existing session says so: it lasts beyond this turn.
+    if let Some(before) = &current {
+        let after = &resumed.session;
+        let mut changes = Vec::new();
+        if before.provider != after.provider || before.model != after.model {
+            changes.push(format!("provider {} ({})", after.provider, after.model));
+        }
+        if before.skill != after.skill {
+            changes.push(format!("skill {}", after.skill));
+        }
+        if !changes.is_empty() {
+            eprintln!(
+                "Switched session '{name}' to {} (from now on).",
+                changes.join(" and ")
+            );
+        }
+    }
     Ok(resumed.session.id)
 }
 
@@ -219,10 +236,14 @@ async fn drive(
                 spinner.stop();
                 // End the streamed line, whatever happened, before any message.
                 end_line(print, &printed);
-                if let (Error::Cancelled, Some(name)) = (&error, session) {
-                    eprintln!(
+                match (&error, session) {
+                    (Error::Cancelled, Some(name)) => eprintln!(
                         "Cancelled: the reply so far is kept in '{name}', marked interrupted."
-                    );
+                    ),
+                    (Error::Cancelled, None) => {
+                        eprintln!("Cancelled (nothing is kept without --session).")
+                    }
+                    _ => {}
                 }
                 failure = Some(error);
             }

@@ -104,12 +104,22 @@ fn lines(config: Option<PathBuf>, args: ChatArgs) -> Outcome {
                 memory.push((atmos_ai::Role::Assistant, reply.clone()));
             }
         }
-        if let Err((e, _)) = result {
-            eprintln!("error: {e}");
-            failures += 1;
-            if matches!(e, atmos_ai::Error::Cancelled) {
-                break;
+        match result {
+            // Ctrl+C ends the chat (exit 130); what arrived is kept.
+            Err((atmos_ai::Error::Cancelled, _)) => {
+                match &engine {
+                    Some(_) => eprintln!(
+                        "Cancelled: the reply so far is kept in the session, marked interrupted."
+                    ),
+                    None => eprintln!("Cancelled."),
+                }
+                return Err(atmos_ai::Error::Cancelled.into());
             }
+            Err((e, _)) => {
+                eprintln!("error: {e}");
+                failures += 1;
+            }
+            Ok(_) => {}
         }
     }
     if failures > 0 {

@@ -27,8 +27,8 @@ pub fn run(config: Option<PathBuf>, args: SessionsArgs) -> Outcome {
 fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
     let sessions = open_sessions(config)?;
     let (listed, total) = sessions.list(&ListFilter {
-        provider: args.provider,
-        query: args.query,
+        provider: args.provider.clone(),
+        query: args.query.clone(),
         limit: args.limit,
         offset: 0,
     })?;
@@ -44,7 +44,27 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
             text
         }
         ListFormat::Table if listed.is_empty() => {
-            "No sessions yet. Start one with `atmos ai chat --session NAME`.\n".to_string()
+            let all = sessions.status()?.session_count;
+            let in_all = output::count(all, "session", "sessions");
+            match (&args.query, &args.provider) {
+                _ if all == 0 => {
+                    "No sessions yet. Start one with `atmos ai chat --session NAME`.\n".to_string()
+                }
+                _ if total > 0 => format!(
+                    "--limit {} shows none of the {}; leave it out to see them all.\n",
+                    args.limit.unwrap_or(0),
+                    output::count(total, "matching session", "matching sessions")
+                ),
+                (Some(q), _) => format!(
+                    "No session matches {q:?} (by name or message text); there are {in_all} \
+                     in all: run `atmos ai sessions` to see them.\n"
+                ),
+                (None, Some(p)) => format!(
+                    "No session uses the provider '{p}'; there are {in_all} in all: run \
+                     `atmos ai sessions` to see them.\n"
+                ),
+                (None, None) => format!("No session to show; there are {in_all} in all.\n"),
+            }
         }
         ListFormat::Table => {
             // With a query, where each session matched.
@@ -140,13 +160,18 @@ fn show(config: Option<PathBuf>, args: ShowArgs) -> Outcome {
         })),
         _ => {
             let mut out = format!(
-                "Session {} · {} ({}) · skill {} · {} messages",
-                session.name, session.provider, session.model, session.skill, session.message_count
+                "Session {} · {} ({}) · skill {} · {}",
+                session.name,
+                session.provider,
+                session.model,
+                session.skill,
+                output::count(session.message_count, "message", "messages")
             );
             if session.archived_count > 0 {
                 out.push_str(&format!(
-                    " ({} archived into {} summaries)",
-                    session.archived_count, session.summary_count
+                    " ({} archived into {})",
+                    session.archived_count,
+                    output::count(session.summary_count, "summary", "summaries")
                 ));
             }
             out.push_str("\n\n");

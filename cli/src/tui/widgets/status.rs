@@ -32,10 +32,11 @@ fn parts(app: &App, short: bool) -> Vec<Span<'static>> {
         (None, false) => "not kept".to_string(),
     };
     let dim = Style::new().fg(Color::Gray);
+    let n = app.message_count();
     let (skill, msgs, tokens) = if short {
         (" · ", "", "tok")
     } else {
-        (" · skill ", " msgs", "tokens")
+        (" · skill ", if n == 1 { " msg" } else { " msgs" }, "tokens")
     };
     vec![
         Span::styled(
@@ -50,7 +51,7 @@ fn parts(app: &App, short: bool) -> Vec<Span<'static>> {
         Span::styled(format!(" {}", app.model), Style::new().fg(Color::White)),
         Span::styled(skill, dim),
         Span::styled(app.skill.clone(), Style::new().fg(Color::White)),
-        Span::styled(format!(" · {}{msgs}", app.message_count()), dim),
+        Span::styled(format!(" · {n}{msgs}"), dim),
         Span::styled(format!(" · ~{} {tokens}", thousands(app.tokens)), dim),
     ]
 }
