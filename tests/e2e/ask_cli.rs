@@ -613,3 +613,74 @@ fn an_empty_model_is_refused_before_anything_happens() {
     }
     assert!(fake.requests().is_empty());
 }
+
+#[test]
+fn a_new_session_says_so_and_names_the_one_it_may_have_meant() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, "ollama", ""));
+    let first = ask(&p, &["--session", "vpc-design", "hello"]);
+    first.ok();
+    assert!(
+        first.stderr.contains("New session 'vpc-design'."),
+        "{}",
+        first.stderr
+    );
+    let typo = ask(&p, &["--session", "vpc-desgin", "hello again"]);
+    typo.ok();
+    assert!(
+        typo.stderr
+            .contains("New session 'vpc-desgin' (did you mean 'vpc-design'?)."),
+        "{}",
+        typo.stderr
+    );
+    let again = ask(&p, &["--session", "vpc-design", "and again"]);
+    again.ok();
+    assert!(!again.stderr.contains("New session"), "{}", again.stderr);
+}
+
+#[test]
+fn resuming_counts_as_use_and_every_eviction_is_said() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, "ollama", "").replace(
+        "    enabled: true\n",
+        "    enabled: true\n    max_sessions: 2\n",
+    ));
+    ask(&p, &["--session", "daily", "one"]).ok();
+    ask(&p, &["--session", "other", "two"]).ok();
+    // "daily" is only resumed (a chat with nothing typed): that is use, so
+    // it is now the most recently used and "other" goes.
+    let resumed = p
+        .command(ATMOS)
+        .args(["ai", "chat", "--session", "daily"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(resumed.status.success(), "{resumed:?}");
+    let mut child = p
+        .command(ATMOS)
+        .args(["ai", "chat", "--session", "piped3"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"x\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Removed the least recently used session 'other'"),
+        "{stderr}"
+    );
+    let names = p
+        .run(ATMOS, &["ai", "sessions", "list", "--format", "json"])
+        .json();
+    let names: Vec<&str> = names["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["piped3", "daily"]);
+}

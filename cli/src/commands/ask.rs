@@ -161,8 +161,11 @@ fn resume_for_turn(
         chat::provider_for(config, &entry.name, &model)?;
     }
     let resumed = sessions.resume(&key, true, switch, Some(0))?;
+    if resumed.created {
+        eprintln!("{}", super::new_session_line(name, &resumed.similar));
+    }
     for gone in &resumed.evicted {
-        eprintln!("Removed the least recently used session '{gone}' to stay within max_sessions.");
+        eprintln!("{}", super::evicted_line(gone));
     }
     // A flag that changed an existing session says so: it lasts beyond this turn.
     if let Some(before) = &current {

@@ -45,6 +45,12 @@ fn lines(config: Option<PathBuf>, args: ChatArgs) -> Outcome {
             };
             let key = SessionKey::Name(name.clone());
             let resumed = e.call_blocking(move |s| s.resume(&key, true, switch, Some(0)))?;
+            if resumed.created {
+                eprintln!("{}", super::new_session_line(name, &resumed.similar));
+            }
+            for gone in &resumed.evicted {
+                eprintln!("{}", super::evicted_line(gone));
+            }
             Some(SessionKey::Id(resumed.session.id))
         }
         _ => None,
@@ -84,11 +90,14 @@ fn lines(config: Option<PathBuf>, args: ChatArgs) -> Outcome {
                             skill: turn.skill.clone(),
                             metadata: None,
                         };
-                        let (made, _) = e.call_blocking(move |s| s.create(options))?;
+                        let (made, evicted) = e.call_blocking(move |s| s.create(options))?;
                         eprintln!(
                             "Session '{}' ({} / {})",
                             made.name, made.provider, made.model
                         );
+                        for gone in &evicted {
+                            eprintln!("{}", super::evicted_line(gone));
+                        }
                         key.insert(SessionKey::Id(made.id)).clone()
                     }
                 };

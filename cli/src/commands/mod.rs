@@ -98,6 +98,23 @@ pub fn compaction_line(count: usize, result: &atmos_ai::compact::CompactionResul
     line
 }
 
+/// What a command says when `--session NAME` started a new session: that it
+/// is new, and the names it may have been meant as.
+pub fn new_session_line(name: &str, similar: &[String]) -> String {
+    let mut line = format!("New session '{name}'");
+    if !similar.is_empty() {
+        let names: Vec<String> = similar.iter().map(|n| format!("'{n}'")).collect();
+        line.push_str(&format!(" (did you mean {}?)", names.join(" or ")));
+    }
+    line.push('.');
+    line
+}
+
+/// The line for a session removed to stay within `max_sessions`.
+pub fn evicted_line(name: &str) -> String {
+    format!("Removed the least recently used session '{name}' to stay within max_sessions.")
+}
+
 /// 8000 → "8,000".
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

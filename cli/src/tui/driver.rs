@@ -138,6 +138,10 @@ impl Driver {
                 let key = SessionKey::Name(name.clone());
                 let resumed =
                     engine.call_blocking(move |s| s.resume(&key, true, switch, Some(0)))?;
+                if resumed.created {
+                    let line = crate::commands::new_session_line(name, &resumed.similar);
+                    notes.push(Entry::note(line.trim_end_matches('.')));
+                }
                 for gone in &resumed.evicted {
                     notes.push(evicted_note(gone));
                 }

@@ -52,6 +52,9 @@ pub struct Resumed {
     pub messages: Vec<Message>,
     pub created: bool,
     pub evicted: Vec<String>,
+    /// For a session just created by name: existing names close to it (a
+    /// mistyped name would otherwise start a new session silently).
+    pub similar: Vec<String>,
 }
 
 /// What `status` reports.
@@ -314,7 +317,8 @@ impl Sessions {
         limit: Option<u32>,
     ) -> Result<Resumed> {
         let (session, created, evicted) = match self.store.find(key)? {
-            Some(s) if switch.is_empty() => (s, false, Vec::new()),
+            // Resuming is using: it counts for least-recently-used eviction.
+            Some(s) if switch.is_empty() => (self.store.touch(&s.id)?, false, Vec::new()),
             Some(_) => (self.update(key, switch)?, false, Vec::new()),
             None => match (key, create_if_missing) {
                 (SessionKey::Name(name), true) => {
@@ -337,12 +341,33 @@ impl Sessions {
             let skip = messages.len().saturating_sub(limit as usize);
             messages.drain(..skip);
         }
+        let similar = match key {
+            SessionKey::Name(name) if created => self.similar_names(name)?,
+            _ => Vec::new(),
+        };
         Ok(Resumed {
             session,
             messages,
             created,
             evicted,
+            similar,
         })
+    }
+
+    /// Names of existing sessions close to `name` (a likely typo), closest
+    /// first, at most three.
+    pub fn similar_names(&self, name: &str) -> Result<Vec<String>> {
+        let wanted = name.to_lowercase();
+        let mut close: Vec<(f64, String)> = self
+            .store
+            .names()?
+            .into_iter()
+            .filter(|n| n != name)
+            .map(|n| (strsim::jaro_winkler(&wanted, &n.to_lowercase()), n))
+            .filter(|(score, _)| *score >= 0.85)
+            .collect();
+        close.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        Ok(close.into_iter().take(3).map(|(_, n)| n).collect())
     }
 
     /// Sessions, most recently updated first, and how many match in all.

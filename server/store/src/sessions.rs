@@ -344,6 +344,36 @@ impl Store {
         Ok(updated.expect("row exists"))
     }
 
+    /// Marks a session used now (its `updated_at`): resuming counts as
+    /// activity for least-recently-used eviction and for `clean`.
+    pub fn touch(&mut self, session_id: &str) -> Result<Session> {
+        let path = self.path.clone();
+        let map = |e| crate::error::classify(&path, e);
+        let tx = self.begin()?;
+        tx.execute(
+            "UPDATE sessions SET updated_at = MAX(updated_at, ?1) WHERE id = ?2",
+            params![now_millis(), session_id],
+        )
+        .map_err(map)?;
+        let key = SessionKey::Id(session_id.to_string());
+        let touched = find_in(&tx, &key)
+            .map_err(map)?
+            .ok_or(StoreError::NotFound(key))?;
+        tx.commit().map_err(map)?;
+        Ok(touched)
+    }
+
+    /// Every session's name, for suggestions.
+    pub fn names(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name FROM sessions")
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))
+    }
+
     /// Sets when a session was last active (its `updated_at`), as if its
     /// last change had happened then. For tools that replay history and for
     /// tests of age-based cleaning.
