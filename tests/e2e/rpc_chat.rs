@@ -224,7 +224,10 @@ fn a_busy_session_answers_1009_while_other_sessions_chat_at_once() {
     let e = s.error("atmos/chat", json!({"name": "a", "message": "again"}));
     assert_eq!(
         (e["code"].clone(), e["data"].clone()),
-        (json!(1009), json!({"kind": "busy", "sessionId": a["id"]})),
+        (
+            json!(1009),
+            json!({"kind": "busy", "sessionId": a["id"], "name": "a"})
+        ),
         "{e}"
     );
     let e = other.error(

@@ -154,15 +154,8 @@ impl Sessions {
         let (settings, provider) =
             provider_for(&self.project().config, &session.provider, &session.model)?;
         let skill_prompt = self.skill_prompt(&session.skill);
-        let holder = lease_holder();
-        let lease = self.store_mut().acquire_lease_with(
-            &session.id,
-            &holder,
-            LEASE_TTL.as_millis() as i64,
-            &holder_is_gone,
-        )?;
         // From here every way out gives the lease back: `?` drops the guard.
-        let lease = LeaseGuard::new(lease, self.orphans());
+        let lease = self.take_lease(&session, &lease_holder())?;
         let stored = NewMessage {
             context: turn.context.clone(),
             ..NewMessage::new(Role::User, turn.message.clone())

@@ -13,7 +13,7 @@
 //! plain fallback), [`Sessions::finish_compaction`] (sync: store the summary,
 //! archive, release).
 
-use crate::chat::{LEASE_TTL, holder_is_gone, provider_for};
+use crate::chat::{LEASE_TTL, provider_for};
 use crate::config::AutoCompactConfig;
 use crate::error::Result;
 use crate::history::estimate_tokens;
@@ -258,13 +258,7 @@ impl Sessions {
             }
             None => {
                 let holder = format!("compact-{}", crate::chat::lease_holder());
-                let lease = self.store_mut().acquire_lease_with(
-                    &session.id,
-                    &holder,
-                    LEASE_TTL.as_millis() as i64,
-                    &holder_is_gone,
-                )?;
-                LeaseGuard::new(lease, self.orphans())
+                self.take_lease(&session, &holder)?
             }
         };
         match self.plan(&session, force)? {

@@ -46,8 +46,14 @@ pub enum Error {
         "invalid duration {value:?}: use a whole number and one unit of h, d, w or m (30-day months), as in 30d"
     )]
     InvalidDuration { value: String },
-    #[error("session {session_id} is busy with another turn: wait for it to finish, or cancel it")]
-    Busy { session_id: String },
+    #[error(
+        "session '{name}' is busy with another turn or a compaction: wait for it to finish, or cancel it"
+    )]
+    Busy {
+        session_id: String,
+        /// The session's name (its id when the name is not known).
+        name: String,
+    },
     #[error("invalid configuration: {key} = {value}: {rule}")]
     ConfigInvalid {
         key: String,
@@ -130,6 +136,7 @@ impl From<StoreError> for Error {
             StoreError::Busy { session_id } => {
                 return Error::Busy {
                     session_id: session_id.clone(),
+                    name: session_id.clone(),
                 };
             }
             StoreError::Database {

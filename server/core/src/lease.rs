@@ -60,6 +60,31 @@ impl Drop for LeaseGuard {
 }
 
 impl Sessions {
+    /// Takes `session`'s turn lease for `holder`; a session held by another
+    /// turn or compaction is `Busy`, named.
+    pub(crate) fn take_lease(
+        &mut self,
+        session: &atmos_store::Session,
+        holder: &str,
+    ) -> crate::error::Result<LeaseGuard> {
+        let lease = self
+            .store_mut()
+            .acquire_lease_with(
+                &session.id,
+                holder,
+                crate::chat::LEASE_TTL.as_millis() as i64,
+                &crate::chat::holder_is_gone,
+            )
+            .map_err(|e| match crate::error::Error::from(e) {
+                crate::error::Error::Busy { session_id, .. } => crate::error::Error::Busy {
+                    session_id,
+                    name: session.name.clone(),
+                },
+                other => other,
+            })?;
+        Ok(LeaseGuard::new(lease, self.orphans()))
+    }
+
     /// Gives a lease back at the normal end of its work.
     pub(crate) fn release(&mut self, guard: LeaseGuard) {
         let lease = guard.disarm();

@@ -91,7 +91,7 @@ pub fn data(e: &CoreError) -> Value {
             json!({ "path": path.display().to_string(), "hint": hint })
         }
         CoreError::InvalidDuration { value } => json!({ "value": value }),
-        CoreError::Busy { session_id } => json!({ "sessionId": session_id }),
+        CoreError::Busy { session_id, name } => json!({ "sessionId": session_id, "name": name }),
         CoreError::ConfigInvalid { key, value, rule } => {
             json!({ "key": key, "value": value, "rule": rule })
         }
@@ -146,10 +146,15 @@ mod tests {
 
         let e = to_rpc(atmos_ai::Error::Busy {
             session_id: "s1".into(),
+            name: "vpc".into(),
         });
+        assert!(e.message.contains("session 'vpc' is busy"), "{}", e.message);
         assert_eq!(
             (e.code.code(), e.data),
-            (1009, Some(json!({"kind": "busy", "sessionId": "s1"})))
+            (
+                1009,
+                Some(json!({"kind": "busy", "sessionId": "s1", "name": "vpc"}))
+            )
         );
 
         let e = to_rpc(atmos_ai::Error::Cancelled);
