@@ -14,7 +14,7 @@ pub enum Action {
     Newline,
     /// Esc while a reply streams.
     CancelReply,
-    /// Ctrl+C / Ctrl+D: cancels a reply, else quits.
+    /// Ctrl+C / Ctrl+D: cancels a reply, else keeps a draft, else quits.
     CancelOrQuit,
     HistoryPrev,
     HistoryNext,
@@ -206,7 +206,7 @@ const CHAT: &[Binding] = &[
     Binding {
         keys: &[Key::ctrl('c'), Key::ctrl('d')],
         action: Action::CancelOrQuit,
-        help: "cancel the reply; when idle, quit",
+        help: "cancel a reply, keep a draft, or quit",
     },
     Binding {
         keys: &[UP],

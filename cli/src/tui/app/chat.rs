@@ -18,6 +18,17 @@ impl App {
                 if self.streaming.is_some() {
                     return vec![Effect::Cancel];
                 }
+                // A draft is never lost: the first press keeps it in the Up
+                // history and clears the input; the next one quits.
+                if !self.input.text.trim().is_empty() {
+                    let draft = self.input.take();
+                    self.history.push(draft);
+                    self.history_pos = None;
+                    self.transcript.push(Entry::note(
+                        "Draft kept: press Up to get it back, or Ctrl+C again to quit",
+                    ));
+                    return vec![];
+                }
                 return vec![Effect::Quit];
             }
             Action::HistoryPrev if self.input.text.is_empty() || self.history_pos.is_some() => {

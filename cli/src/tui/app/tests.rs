@@ -186,6 +186,22 @@ fn cases() -> Vec<Case> {
             then: |a| a.streaming.is_none(),
         },
         Case {
+            name: "Ctrl+C with a draft keeps it in the history; Up brings it back",
+            sessions_enabled: true,
+            setup: nothing,
+            events: with(typed("half a thought"), [ctrl('c'), key(KeyCode::Up)]),
+            effects: vec![],
+            then: |a| a.input.text == "half a thought" && last_text(a).contains("Draft kept"),
+        },
+        Case {
+            name: "Ctrl+D with a draft does not quit either; a second press does",
+            sessions_enabled: true,
+            setup: nothing,
+            events: with(typed("draft"), [ctrl('d'), ctrl('d')]),
+            effects: vec![Effect::Quit],
+            then: |a| a.history.last().is_some_and(|h| h == "draft"),
+        },
+        Case {
             name: "a reply streams in and ends as an assistant entry with the new counts",
             sessions_enabled: true,
             setup: streaming,
