@@ -179,6 +179,19 @@ fn creating_past_max_sessions_evicts_and_says_so() {
         .json();
     assert_eq!(out["evicted"], serde_json::json!(["one"]));
     assert_eq!(names(&p), vec!["three", "two"]);
+    // In text, the eviction is a notice on stderr, as in every command.
+    p.age_session("two", 1);
+    let text = p.run(ATMOS, &["ai", "sessions", "create", "four"]);
+    assert_eq!(
+        text.ok(),
+        "Created session 'four' (anthropic · claude-sonnet-4-5, skill general).\n"
+    );
+    assert!(
+        text.stderr
+            .contains("Removed the least recently used session 'two' to stay within max_sessions."),
+        "{}",
+        text.stderr
+    );
 }
 
 #[test]
@@ -404,6 +417,29 @@ fn invalid_imports_say_why() {
         .fails(1)
         .to_string();
     assert!(err.contains("cannot import this yaml file"), "{err}");
+    // What a parser would say is said in the user's terms.
+    let plain_cases = [
+        (
+            "no-version.json",
+            r#"{"session": {}, "messages": []}"#,
+            "it is not a session export",
+        ),
+        ("list.yaml", "- a\n- b\n", "the top level must be a mapping"),
+        (
+            "export.md",
+            "# Session: vpc\n\n**user**: hi\n",
+            "this is a Markdown export",
+        ),
+    ];
+    for (file, content, expect) in plain_cases {
+        std::fs::write(p.root().join(file), content).unwrap();
+        let err = p
+            .run(ATMOS, &["ai", "sessions", "import", file])
+            .fails(1)
+            .to_string();
+        assert!(err.contains(expect), "{file}: {err}");
+        assert!(!err.contains("struct Checkpoint"), "{file}: {err}");
+    }
     assert!(names(&p).is_empty(), "nothing half-imported");
 }
 
@@ -621,7 +657,8 @@ fn config_problems_name_the_key() {
     let run = p.run(ATMOS, &["ai", "sessions"]);
     run.ok();
     assert!(
-        run.stderr.contains("unknown key ai.sessions.enabeld"),
+        run.stderr.contains("unknown key ai.sessions.enabeld")
+            && run.stderr.contains("did you mean ai.sessions.enabled?"),
         "{}",
         run.stderr
     );

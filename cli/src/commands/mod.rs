@@ -16,7 +16,13 @@ pub fn load_project(config: Option<PathBuf>) -> Result<Project, Failure> {
     let project = Project::load(&LoadOptions::from_env(config))?;
     if let Some(path) = &project.config_path {
         for key in &project.warnings {
-            eprintln!("warning: unknown key {key} in {} (ignored)", path.display());
+            let hint = atmos_ai::config::did_you_mean(key)
+                .map(|k| format!("; did you mean {k}?"))
+                .unwrap_or_default();
+            eprintln!(
+                "warning: unknown key {key} in {} (ignored){hint}",
+                path.display()
+            );
         }
     }
     Ok(project)

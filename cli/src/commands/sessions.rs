@@ -122,17 +122,14 @@ fn create(config: Option<PathBuf>, args: CreateArgs) -> Outcome {
             evicted: evicted.clone(),
         }),
         TextFormat::Text => {
-            let mut t = format!(
+            // Evictions are notices, on stderr as everywhere else.
+            for gone in &evicted {
+                eprintln!("{}", super::evicted_line(gone));
+            }
+            format!(
                 "Created session '{}' ({} · {}, skill {}).\n",
                 session.name, session.provider, session.model, session.skill
-            );
-            if !evicted.is_empty() {
-                t.push_str(&format!(
-                    "Removed the least recently used sessions to stay within max_sessions: {}\n",
-                    evicted.join(", ")
-                ));
-            }
-            t
+            )
         }
     };
     output::emit(&text, None)
@@ -377,17 +374,16 @@ fn import(config: Option<PathBuf>, args: ImportArgs) -> Outcome {
             evicted: evicted.clone(),
         }),
         TextFormat::Text => {
-            let mut t = format!(
-                "Imported '{}' ({} messages, {} · {}).\n",
-                session.name, session.message_count, session.provider, session.model
-            );
-            if !evicted.is_empty() {
-                t.push_str(&format!(
-                    "Removed the least recently used sessions to stay within max_sessions: {}\n",
-                    evicted.join(", ")
-                ));
+            for gone in &evicted {
+                eprintln!("{}", super::evicted_line(gone));
             }
-            t
+            format!(
+                "Imported '{}' ({}, {} · {}).\n",
+                session.name,
+                output::count(session.message_count, "message", "messages"),
+                session.provider,
+                session.model
+            )
         }
     };
     output::emit(&text, args.output.as_deref())

@@ -332,6 +332,58 @@ pub fn parse(text: &str) -> Result<(Config, Vec<String>)> {
     Ok((validate(raw)?, unknown))
 }
 
+/// For an unknown key (`ai.sesions`), the known key it was probably meant
+/// as (`ai.sessions`), when one at the same place is close enough.
+pub fn did_you_mean(unknown: &str) -> Option<String> {
+    const AI: &[&str] = &[
+        "enabled",
+        "default_provider",
+        "default_skill",
+        "max_history_messages",
+        "timeout_seconds",
+        "providers",
+        "skills",
+        "sessions",
+    ];
+    const SESSIONS: &[&str] = &["enabled", "path", "max_sessions", "auto_compact"];
+    const AUTO_COMPACT: &[&str] = &[
+        "enabled",
+        "trigger_threshold",
+        "compact_ratio",
+        "preserve_recent",
+        "use_ai_summary",
+        "show_summary_markers",
+        "max_history_tokens",
+    ];
+    const PROVIDER: &[&str] = &[
+        "kind",
+        "model",
+        "api_key_env",
+        "base_url",
+        "max_tokens",
+        "api_version",
+        "deployment",
+        "region",
+    ];
+    const SKILL: &[&str] = &["display_name", "description", "system_prompt"];
+    let (parent, last) = unknown.rsplit_once('.')?;
+    let segments: Vec<&str> = parent.split('.').collect();
+    let known = match segments.as_slice() {
+        ["ai"] => AI,
+        ["ai", "sessions"] => SESSIONS,
+        ["ai", "sessions", "auto_compact"] => AUTO_COMPACT,
+        ["ai", "providers", _] => PROVIDER,
+        ["ai", "skills", _] => SKILL,
+        _ => return None,
+    };
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(last, k), k))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| format!("{parent}.{k}"))
+}
+
 /// serde's message without our internal type names ("expected struct
 /// RawSessions" → "expected a mapping of settings").
 fn plain_rule(message: &str) -> String {
@@ -626,6 +678,31 @@ mod tests {
         assert_eq!(c.default_provider.as_deref(), Some("ollama"));
         assert_eq!(c.max_history_messages, 50);
         assert!(c.sessions.enabled && c.sessions.auto_compact.enabled);
+    }
+
+    #[test]
+    fn unknown_keys_come_with_the_key_they_were_probably_meant_as() {
+        let cases = [
+            ("ai.sesions", Some("ai.sessions")),
+            ("ai.sessions.enabeld", Some("ai.sessions.enabled")),
+            (
+                "ai.sessions.auto_compact.trigger_treshold",
+                Some("ai.sessions.auto_compact.trigger_threshold"),
+            ),
+            (
+                "ai.providers.anthropic.api_kye_env",
+                Some("ai.providers.anthropic.api_key_env"),
+            ),
+            (
+                "ai.skills.sec.system_promt",
+                Some("ai.skills.sec.system_prompt"),
+            ),
+            ("ai.colour", None),
+            ("ai.sessions.auto_compact.x", None),
+        ];
+        for (unknown, meant) in cases {
+            assert_eq!(did_you_mean(unknown).as_deref(), meant, "{unknown}");
+        }
     }
 
     #[test]

@@ -311,12 +311,23 @@ fn parse_checkpoint(content: &str, format: Option<Format>) -> Result<(Format, Ch
             });
         }
         Some(f) => f,
+        // Our own Markdown export (`# Session: NAME`), given without a format.
+        None if content.trim_start().starts_with("# Session:") => {
+            return Err(Error::InvalidImport {
+                format: "markdown".into(),
+                reason: "this is a Markdown export, which is for reading; import a json or \
+                         yaml export (`atmos ai sessions export NAME --format json`)"
+                    .into(),
+            });
+        }
         None if content.trim_start().starts_with('{') => Format::Json,
         None => Format::Yaml,
     };
     let parsed = match format {
-        Format::Json => serde_json::from_str::<Checkpoint>(content).map_err(|e| e.to_string()),
-        _ => serde_yaml_ng::from_str::<Checkpoint>(content).map_err(|e| e.to_string()),
+        Format::Json => {
+            serde_json::from_str::<Checkpoint>(content).map_err(|e| plain(&e.to_string()))
+        }
+        _ => serde_yaml_ng::from_str::<Checkpoint>(content).map_err(|e| plain(&e.to_string())),
     };
     parsed
         .map(|c| (format, c))
@@ -324,6 +335,25 @@ fn parse_checkpoint(content: &str, format: Option<Format>) -> Result<(Format, Ch
             format: format.as_str().into(),
             reason,
         })
+}
+
+/// A parser's message in the user's terms: what is missing or wrong in the
+/// file, and what the file should be.
+fn plain(message: &str) -> String {
+    const WHAT: &str = "it is not a session export (from `atmos ai sessions export` or an Atmos \
+                        checkpoint)";
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
+        return format!("{WHAT}: it has no `{field}` field");
+    }
+    if message.contains("expected struct Checkpoint") {
+        return format!(
+            "{WHAT}: the top level must be a mapping with `version`, `session` and `messages`"
+        );
+    }
+    message.replace("struct Checkpoint", "a session export")
 }
 
 fn to_import(c: Checkpoint, format: Format, name: Option<&str>) -> Result<ImportedSession> {

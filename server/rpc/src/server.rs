@@ -237,7 +237,10 @@ fn log_project(root: &Path, config: Option<&Path>, warnings: &[String]) {
         Some(path) => {
             tracing::info!(root = %root.display(), config = %path.display(), "project");
             for key in warnings {
-                tracing::warn!("unknown key {key} in {} (ignored)", path.display());
+                let hint = atmos_ai::config::did_you_mean(key)
+                    .map(|k| format!("; did you mean {k}?"))
+                    .unwrap_or_default();
+                tracing::warn!("unknown key {key} in {} (ignored){hint}", path.display());
             }
         }
         None => {
