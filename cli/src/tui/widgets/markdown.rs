@@ -1,9 +1,10 @@
-//! Markdown to styled, wrapped terminal lines: headings, emphasis, inline
-//! code, lists (nested, numbered), block quotes, rules, and fenced code
-//! blocks set apart in a frame. Wrapping is ours (word by word, styles kept)
-//! so that the transcript knows exactly how many lines it has.
+//! Markdown to styled, wrapped terminal lines: headings, emphasis,
+//! strikethrough, inline code, lists (nested, numbered), block quotes,
+//! rules, tables (aligned columns) and fenced code blocks set apart in a
+//! frame (long lines wrapped, never cut). Wrapping is ours (word by word,
+//! styles kept) so that the transcript knows exactly how many lines it has.
 
-use pulldown_cmark::{CodeBlockKind, Event as Md, HeadingLevel, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event as Md, HeadingLevel, Options, Parser, Tag, TagEnd};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
@@ -14,7 +15,8 @@ pub fn render(text: &str, width: usize) -> Vec<Line<'static>> {
         width: width.max(8),
         ..Renderer::default()
     };
-    for event in Parser::new(text) {
+    let options = Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES;
+    for event in Parser::new_ext(text, options) {
         r.event(event);
     }
     r.flush();
@@ -137,6 +139,8 @@ struct Renderer {
     quote: usize,
     code: Option<(String, String)>,
     link: Option<String>,
+    /// The table being read: its rows of cells (plain text), the header first.
+    table: Option<Vec<Vec<String>>>,
 }
 
 impl Renderer {
@@ -187,6 +191,24 @@ impl Renderer {
     }
 
     fn event(&mut self, event: Md) {
+        if let Some(rows) = &mut self.table {
+            match event {
+                Md::Start(Tag::TableHead | Tag::TableRow) => rows.push(Vec::new()),
+                Md::Start(Tag::TableCell) => {
+                    if let Some(row) = rows.last_mut() {
+                        row.push(String::new());
+                    }
+                }
+                Md::Text(t) | Md::Code(t) => {
+                    if let Some(cell) = rows.last_mut().and_then(|r| r.last_mut()) {
+                        cell.push_str(&t);
+                    }
+                }
+                Md::End(TagEnd::Table) => self.end_table(),
+                _ => {}
+            }
+            return;
+        }
         if let Some((_, code)) = &mut self.code {
             match event {
                 Md::Text(t) => code.push_str(&t),
@@ -245,6 +267,10 @@ impl Renderer {
                         .add_modifier(Modifier::BOLD),
                     _ => Style::new().add_modifier(Modifier::BOLD),
                 });
+            }
+            Tag::Table(_) => {
+                self.flush();
+                self.table = Some(Vec::new());
             }
             Tag::BlockQuote(_) => {
                 self.flush();
@@ -310,6 +336,17 @@ impl Renderer {
             TagEnd::BlockQuote(_) => {
                 self.flush();
                 self.styles.pop();
+                // The quote's last paragraph left a bare "│ " line: drop it.
+                let bar = "│ ".repeat(self.quote);
+                if self.out.last().is_some_and(|l| {
+                    l.spans
+                        .iter()
+                        .map(|s| s.content.as_ref())
+                        .collect::<String>()
+                        == bar
+                }) {
+                    self.out.pop();
+                }
                 self.quote = self.quote.saturating_sub(1);
                 self.blank();
             }
@@ -356,24 +393,106 @@ impl Renderer {
         ]));
         for l in code.trim_end_matches('\n').split('\n') {
             let l = l.replace('\t', "    ");
-            let mut cut = String::new();
+            // A long line goes on in the next rows (marked ↪), never cut.
+            let mut row = String::new();
             let mut w = 0;
+            let mut first = true;
             for c in l.chars() {
                 let cw = c.width().unwrap_or(0);
-                if w + cw > inner {
-                    break;
+                if w + cw > inner && !row.is_empty() {
+                    self.push_code_row(&indent, first, std::mem::take(&mut row));
+                    first = false;
+                    w = 0;
                 }
-                cut.push(c);
+                row.push(c);
                 w += cw;
             }
-            self.out.push(Line::from(vec![
-                Span::styled(format!("{indent}│ "), FRAME),
-                Span::styled(cut, CODE),
-            ]));
+            self.push_code_row(&indent, first, row);
         }
         self.out.push(Line::styled(format!("{indent}╰─"), FRAME));
         self.blank();
     }
+
+    fn push_code_row(&mut self, indent: &str, first: bool, text: String) {
+        let bar = if first { "│ " } else { "↪ " };
+        self.out.push(Line::from(vec![
+            Span::styled(format!("{indent}{bar}"), FRAME),
+            Span::styled(text, CODE),
+        ]));
+    }
+
+    /// A table as aligned columns: the header in bold over a rule, cells
+    /// one space apart either side of `│`; when the columns are wider than
+    /// the screen, the widest give way (their cells are cut with `…`).
+    fn end_table(&mut self) {
+        let Some(rows) = self.table.take() else {
+            return;
+        };
+        let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+        if columns == 0 {
+            return;
+        }
+        let mut widths = vec![0usize; columns];
+        for row in &rows {
+            for (i, cell) in row.iter().enumerate() {
+                widths[i] = widths[i].max(cell.trim().width());
+            }
+        }
+        let indent = self.indent();
+        let room = self
+            .width
+            .saturating_sub(indent.width() + 3 * (columns - 1))
+            .max(columns);
+        while widths.iter().sum::<usize>() > room {
+            let widest = (0..columns).max_by_key(|&i| widths[i]).unwrap_or(0);
+            if widths[widest] <= 1 {
+                break;
+            }
+            widths[widest] -= 1;
+        }
+        for (r, row) in rows.iter().enumerate() {
+            let mut spans = vec![Span::styled(indent.clone(), FRAME)];
+            for (i, width) in widths.iter().enumerate() {
+                if i > 0 {
+                    spans.push(Span::styled(" │ ", FRAME));
+                }
+                let cell = fit(row.get(i).map_or("", |c| c.trim()), *width);
+                let style = if r == 0 {
+                    Style::new().add_modifier(Modifier::BOLD)
+                } else {
+                    Style::default()
+                };
+                spans.push(Span::styled(cell, style));
+            }
+            self.out.push(Line::from(spans));
+            if r == 0 {
+                let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
+                self.out
+                    .push(Line::styled(format!("{indent}{}", rule.join("─┼─")), FRAME));
+            }
+        }
+        self.blank();
+    }
+}
+
+/// `text` padded or cut (with `…`) to exactly `width` columns.
+fn fit(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return format!("{text}{}", " ".repeat(width - text.width()));
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in text.chars() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw + 1 > width {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    w += 1;
+    format!("{out}{}", " ".repeat(width.saturating_sub(w)))
 }
 
 #[cfg(test)]
@@ -428,5 +547,55 @@ mod tests {
             plain(&items),
             vec!["• one two", "  three four", "  five six"]
         );
+    }
+
+    #[test]
+    fn tables_are_aligned_columns_and_give_way_to_the_width() {
+        let md =
+            "| env | cidr |\n|-----|------|\n| prod | 10.40.0.0/16 |\n| staging | 10.41.0.0/16 |\n";
+        assert_eq!(
+            plain(&render(md, 60)),
+            vec![
+                "env     │ cidr        ",
+                "────────┼─────────────",
+                "prod    │ 10.40.0.0/16",
+                "staging │ 10.41.0.0/16",
+            ]
+        );
+        let narrow = plain(&render(md, 16));
+        assert!(narrow.iter().all(|l| l.width() <= 16), "{narrow:?}");
+        assert!(narrow[2].contains('…'), "{narrow:?}");
+    }
+
+    #[test]
+    fn strikethrough_is_struck_and_a_quote_leaves_no_stray_bar() {
+        let lines = render("~~old~~ new", 40);
+        let struck = lines[0]
+            .spans
+            .iter()
+            .find(|s| s.content == "old")
+            .expect("the struck word");
+        assert!(struck.style.add_modifier.contains(Modifier::CROSSED_OUT));
+        assert_eq!(plain(&lines), vec!["old new"]);
+        assert_eq!(
+            plain(&render("> quoted\n\nafter", 40)),
+            vec!["│ quoted", "", "after"]
+        );
+    }
+
+    #[test]
+    fn long_code_lines_wrap_instead_of_being_cut() {
+        let md = "```\nresource \"aws_vpc\" \"main\" { cidr_block = \"10.40.0.0/16\" }\n```";
+        let lines = plain(&render(md, 24));
+        let code: String = lines[1..lines.len() - 1]
+            .iter()
+            .map(|l| l.trim_start_matches(['│', '↪', ' ']))
+            .collect();
+        assert_eq!(
+            code,
+            "resource \"aws_vpc\" \"main\" { cidr_block = \"10.40.0.0/16\" }"
+        );
+        assert!(lines[2].starts_with("↪ "), "{lines:?}");
+        assert!(lines.iter().all(|l| l.width() <= 24), "{lines:?}");
     }
 }
