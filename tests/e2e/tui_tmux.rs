@@ -216,6 +216,31 @@ fn chat_in_tmux_streams_renames_switches_and_restores_the_terminal() {
         std::fs::write(path, trimmed.join("\n") + "\n").expect("write the capture");
     }
 
+    // Copy: the last code block, then the whole reply, reach the clipboard
+    // by OSC 52 (tmux keeps what it receives as a paste buffer).
+    tmux.cmd(&["set-option", "-g", "set-clipboard", "on"]);
+    tmux.keys(&["C-o"]);
+    tmux.wait_for("Copied the last code block (5 lines)");
+    let buffer = tmux.cmd(&["show-buffer"]);
+    assert_eq!(
+        String::from_utf8_lossy(&buffer.stdout),
+        "components:\n  terraform:\n    vpc:\n      vars:\n        ipv4_primary_cidr_block: 10.100.0.0/18"
+    );
+    tmux.keys(&["C-y"]);
+    tmux.wait_for("Copied the last reply");
+    let buffer = tmux.cmd(&["show-buffer"]);
+    let reply = String::from_utf8_lossy(&buffer.stdout);
+    assert!(
+        reply.starts_with("## A VPC for production")
+            && reply.ends_with("Want the staging variant too?"),
+        "{reply}"
+    );
+    // F2 releases the mouse for the terminal's own selection, and takes it back.
+    tmux.keys(&["F2"]);
+    tmux.wait_for("Mouse released");
+    tmux.keys(&["F2"]);
+    tmux.wait_for("Mouse taken back");
+
     // The picker: the new session first (most recent), then staging-notes.
     tmux.keys(&["C-l"]);
     tmux.wait_for("Sessions · all providers (f) · 2 of 2");

@@ -34,6 +34,9 @@ pub struct Driver {
     skills: Skills,
     tx: mpsc::UnboundedSender<Bg>,
     running: Option<Running>,
+    /// Whether stdout is the chat's terminal (escape sequences for the
+    /// clipboard and the mouse go there); false under tests.
+    pub on_terminal: bool,
     /// With sessions off, the conversation of this run, oldest first: the
     /// model sees it as it would a session's history, and it is gone when
     /// the chat ends.
@@ -75,6 +78,7 @@ impl Driver {
             engine,
             tx,
             running: None,
+            on_terminal: false,
             memory: Vec::new(),
         })
     }
@@ -260,6 +264,18 @@ impl Driver {
                     ..UpdateOptions::default()
                 },
             ),
+            Effect::Copy { what, text } => vec![notice(copy(&what, &text, self.on_terminal))],
+            Effect::MouseCapture(take) => {
+                if self.on_terminal {
+                    let mut out = std::io::stdout();
+                    let _ = if take {
+                        crossterm::execute!(out, crossterm::event::EnableMouseCapture)
+                    } else {
+                        crossterm::execute!(out, crossterm::event::DisableMouseCapture)
+                    };
+                }
+                vec![]
+            }
             Effect::Quit => vec![],
         }
     }
@@ -580,6 +596,57 @@ impl Driver {
             tokens,
         }]
     }
+}
+
+/// Puts `text` on the clipboard with OSC 52 (terminals, tmux and SSH
+/// sessions that allow it pass it to the system clipboard) and, as a
+/// fallback for those that do not, in a file only this user can read.
+fn copy(what: &str, text: &str, on_terminal: bool) -> Entry {
+    use base64::Engine as _;
+    if on_terminal {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+        let mut out = std::io::stdout();
+        let _ = std::io::Write::write_all(&mut out, format!("\x1b]52;c;{encoded}\x07").as_bytes());
+        let _ = std::io::Write::flush(&mut out);
+    }
+    let lines = text.lines().count().max(1);
+    let lines = if lines == 1 {
+        "1 line".to_string()
+    } else {
+        format!("{lines} lines")
+    };
+    let file = clipboard_file();
+    let saved = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&file)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+    };
+    match saved {
+        Ok(()) => Entry::note(format!(
+            "Copied {what} ({lines}) to the clipboard; also saved in {}",
+            file.display()
+        )),
+        Err(e) => Entry::note(format!(
+            "Copied {what} ({lines}) to the clipboard (it could not also be saved in {}: {e})",
+            file.display()
+        )),
+    }
+}
+
+/// Where copies are saved too: `$XDG_RUNTIME_DIR` (private to the user) or
+/// the temporary folder.
+pub fn clipboard_file() -> std::path::PathBuf {
+    let dir = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
+    dir.join(format!("atmos-clipboard-{user}.txt"))
 }
 
 fn notice(entry: Entry) -> Event {

@@ -24,6 +24,12 @@ pub enum Action {
     OpenPicker,
     OpenSkills,
     OpenProviders,
+    /// Copy the last reply to the clipboard (OSC 52).
+    CopyReply,
+    /// Copy the last code block of the replies.
+    CopyCode,
+    /// Release (or take back) the mouse, for the terminal's own selection.
+    ToggleMouse,
     /// `?`: help, but only when the chat input is empty (else it is typed).
     HelpIfEmpty,
     Help,
@@ -176,6 +182,7 @@ const ESC: Key = Key::plain(Esc);
 const UP: Key = Key::plain(Up);
 const DOWN: Key = Key::plain(Down);
 const F1: Key = Key::plain(F(1));
+const F2: Key = Key::plain(F(2));
 
 const CHAT: &[Binding] = &[
     Binding {
@@ -247,6 +254,21 @@ const CHAT: &[Binding] = &[
         keys: &[Key::ctrl('p')],
         action: Action::OpenProviders,
         help: "switch provider/model (chat kept)",
+    },
+    Binding {
+        keys: &[Key::ctrl('y')],
+        action: Action::CopyReply,
+        help: "copy the last reply",
+    },
+    Binding {
+        keys: &[Key::ctrl('o')],
+        action: Action::CopyCode,
+        help: "copy the last code block",
+    },
+    Binding {
+        keys: &[F2],
+        action: Action::ToggleMouse,
+        help: "release the mouse to select text (again: take it back)",
     },
     Binding {
         keys: &[F1],

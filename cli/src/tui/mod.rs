@@ -47,6 +47,7 @@ pub fn run(config: Option<PathBuf>, args: TurnArgs) -> Outcome {
     let _entered = runtime.enter();
     let (tx, rx) = mpsc::unbounded_channel();
     let mut driver = Driver::open(project, tx)?;
+    driver.on_terminal = true;
     // Bad flags (unknown provider or skill) fail here, before the screen changes.
     let (init, loaded) = driver.start(&args)?;
     let mut app = App::new(init);

@@ -75,6 +75,17 @@ impl App {
                     .unwrap_or(0);
                 self.overlay = Overlay::Skills { selected };
             }
+            Action::CopyReply => return self.copy(false),
+            Action::CopyCode => return self.copy(true),
+            Action::ToggleMouse => {
+                self.mouse_released = !self.mouse_released;
+                self.transcript.push(Entry::note(if self.mouse_released {
+                    "Mouse released: select text with it as usual; F2 takes it back for scrolling"
+                } else {
+                    "Mouse taken back: the wheel scrolls the transcript"
+                }));
+                return vec![Effect::MouseCapture(!self.mouse_released)];
+            }
             Action::OpenProviders => {
                 let provider = self.provider_index(&self.provider);
                 self.overlay = Overlay::Providers(Switcher {
@@ -138,4 +149,54 @@ impl App {
             .position(|p| p.name == name)
             .unwrap_or(0)
     }
+
+    /// The last reply (or its last code block) to the clipboard.
+    pub(super) fn copy(&mut self, code: bool) -> Vec<Effect> {
+        let reply = self
+            .transcript
+            .iter()
+            .rev()
+            .find(|e| matches!(e.kind, EntryKind::Assistant { .. }));
+        let found = match (reply, code) {
+            (None, _) => None,
+            (Some(r), false) => Some(("the last reply".to_string(), r.text.clone())),
+            (Some(_), true) => self
+                .transcript
+                .iter()
+                .rev()
+                .filter(|e| matches!(e.kind, EntryKind::Assistant { .. }))
+                .find_map(|e| last_code_block(&e.text))
+                .map(|c| ("the last code block".to_string(), c)),
+        };
+        match found {
+            Some((what, text)) => vec![Effect::Copy { what, text }],
+            None => {
+                self.transcript.push(Entry::error(if code {
+                    "no reply has a code block to copy yet"
+                } else {
+                    "there is no reply to copy yet"
+                }));
+                vec![]
+            }
+        }
+    }
+}
+
+/// The content of the last fenced code block in `markdown`, if any.
+fn last_code_block(markdown: &str) -> Option<String> {
+    let mut last = None;
+    let mut current: Option<Vec<&str>> = None;
+    for line in markdown.lines() {
+        let fence = line.trim_start().starts_with("```") || line.trim_start().starts_with("~~~");
+        match (&mut current, fence) {
+            (None, true) => current = Some(Vec::new()),
+            (Some(lines), true) => {
+                last = Some(lines.join("\n"));
+                current = None;
+            }
+            (Some(lines), false) => lines.push(line),
+            (None, false) => {}
+        }
+    }
+    last
 }

@@ -199,6 +199,13 @@ pub enum Effect {
         provider: String,
         model: String,
     },
+    /// Put `text` on the clipboard; `what` says what it is, for the note.
+    Copy {
+        what: String,
+        text: String,
+    },
+    /// Take (true) or release (false) the mouse.
+    MouseCapture(bool),
     Quit,
 }
 
@@ -250,6 +257,8 @@ pub struct App {
     pub size: (u16, u16),
     /// Quit once the running reply has been stored.
     pub quitting: bool,
+    /// The mouse is released to the terminal (F2) for selecting text.
+    pub mouse_released: bool,
 }
 
 /// Lines a mouse-wheel notch scrolls.
@@ -279,6 +288,7 @@ impl App {
             help_scroll: 0,
             size: (80, 24),
             quitting: false,
+            mouse_released: false,
         }
     }
 

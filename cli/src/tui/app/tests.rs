@@ -467,6 +467,44 @@ fn cases() -> Vec<Case> {
             then: |a| !a.help && a.input.text == "why?",
         },
         Case {
+            name: "Ctrl+Y copies the last reply, Ctrl+O its last code block",
+            sessions_enabled: true,
+            setup: |a| {
+                a.transcript.push(Entry::new(
+                    EntryKind::Assistant { interrupted: false },
+                    "Use this:\n\n```hcl\ncidr = \"10.0.0.0/16\"\n```\nDone.",
+                ));
+            },
+            events: vec![ctrl('y'), ctrl('o')],
+            effects: vec![
+                Effect::Copy {
+                    what: "the last reply".into(),
+                    text: "Use this:\n\n```hcl\ncidr = \"10.0.0.0/16\"\n```\nDone.".into(),
+                },
+                Effect::Copy {
+                    what: "the last code block".into(),
+                    text: "cidr = \"10.0.0.0/16\"".into(),
+                },
+            ],
+            then: |_| true,
+        },
+        Case {
+            name: "copying with nothing to copy says so",
+            sessions_enabled: true,
+            setup: nothing,
+            events: vec![ctrl('o')],
+            effects: vec![],
+            then: |a| last_text(a).contains("no reply has a code block"),
+        },
+        Case {
+            name: "F2 releases the mouse and takes it back",
+            sessions_enabled: true,
+            setup: nothing,
+            events: vec![key(KeyCode::F(2)), key(KeyCode::F(2))],
+            effects: vec![Effect::MouseCapture(false), Effect::MouseCapture(true)],
+            then: |a| !a.mouse_released,
+        },
+        Case {
             name: "a pasted CRLF text keeps its lines",
             sessions_enabled: true,
             setup: nothing,
