@@ -63,6 +63,7 @@ const CHAT_EXAMPLES: &str = "\
 Examples:
   atmos ai chat                               # a new (anonymous) session, made on the first message
   atmos ai chat --session vpc-design          # created, or resumed with its whole transcript
+  atmos ai chat -c                            # resume the most recently used session
   atmos ai chat --session review --provider ollama --model llama3.3 --skill general
   printf 'What are Atmos stacks?\\n' | atmos ai chat --session vpc-design   # scriptable
 
@@ -74,6 +75,9 @@ Ctrl+P provider and model, Esc cancels a reply, Ctrl+C quits, F1 or ? lists ever
 pub struct ChatArgs {
     #[command(flatten)]
     pub turn: TurnArgs,
+    /// Resume the most recently used session
+    #[arg(long = "continue", short = 'c', conflicts_with = "session")]
+    pub continue_last: bool,
 }
 
 const SERVE_EXAMPLES: &str = "\

@@ -684,3 +684,48 @@ fn resuming_counts_as_use_and_every_eviction_is_said() {
         .collect();
     assert_eq!(names, ["piped3", "daily"]);
 }
+
+#[test]
+fn chat_continue_resumes_the_most_recently_used_session() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, "ollama", ""));
+    let none = p
+        .run(ATMOS, &["ai", "chat", "--continue"])
+        .fails(1)
+        .to_string();
+    assert!(
+        none.contains("there is no session to continue yet"),
+        "{none}"
+    );
+    ask(&p, &["--session", "older", "one"]).ok();
+    ask(&p, &["--session", "newer", "the prod VPC is 10.40.0.0/16"]).ok();
+    let mut child = p
+        .command(ATMOS)
+        .args(["ai", "chat", "-c"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"and staging?\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("New session"), "{stderr}");
+    let body = fake.requests().last().unwrap().body.clone();
+    assert!(
+        body.to_string().contains("the prod VPC is 10.40.0.0/16"),
+        "the newer session's history: {body}"
+    );
+    let both = p
+        .run(ATMOS, &["ai", "chat", "-c", "--session", "x"])
+        .fails(2)
+        .to_string();
+    assert!(both.contains("cannot be used with"), "{both}");
+}

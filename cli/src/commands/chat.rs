@@ -11,11 +11,30 @@ use atmos_ai::{CreateOptions, Engine, SessionKey, UpdateOptions};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
-pub fn run(config: Option<PathBuf>, args: ChatArgs) -> Outcome {
+pub fn run(config: Option<PathBuf>, mut args: ChatArgs) -> Outcome {
+    if args.continue_last {
+        args.turn.session = Some(most_recent(config.clone())?);
+    }
     if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
         return crate::tui::run(config, args.turn);
     }
     lines(config, args)
+}
+
+/// `--continue`: the name of the most recently used session.
+fn most_recent(config: Option<PathBuf>) -> Result<String, Failure> {
+    let sessions = super::open_sessions(config)?;
+    let (listed, _) = sessions.list(&atmos_ai::ListFilter {
+        limit: Some(1),
+        ..atmos_ai::ListFilter::default()
+    })?;
+    match listed.into_iter().next() {
+        Some(l) => Ok(l.session.name),
+        None => Err(Failure::Message(
+            "there is no session to continue yet: start one with `atmos ai chat --session NAME`"
+                .into(),
+        )),
+    }
 }
 
 /// The scriptable chat: one message per line.
