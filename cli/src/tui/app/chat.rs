@@ -31,6 +31,10 @@ impl App {
                 }
                 return vec![Effect::Quit];
             }
+            // In a message of several lines, Up and Down move between them
+            // first; at its top (or bottom) line they go through the history.
+            Action::HistoryPrev if self.history_pos.is_none() && self.input.line_up() => {}
+            Action::HistoryNext if self.history_pos.is_none() && self.input.line_down() => {}
             Action::HistoryPrev if self.input.text.is_empty() || self.history_pos.is_some() => {
                 let pos = match self.history_pos {
                     None => self.history.len().checked_sub(1),

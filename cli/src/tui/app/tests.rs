@@ -505,6 +505,22 @@ fn cases() -> Vec<Case> {
             then: |a| !a.mouse_released,
         },
         Case {
+            name: "Up and Down move between the lines of a message before the history",
+            sessions_enabled: true,
+            setup: |a| {
+                a.history.push("an earlier message".into());
+            },
+            events: vec![
+                Event::Paste("first line\nsecond".into()),
+                key(KeyCode::Up),
+                Event::Paste("X".into()),
+                key(KeyCode::Down),
+                Event::Paste("Y".into()),
+            ],
+            effects: vec![],
+            then: |a| a.input.text == "first Xline\nsecondY" && a.history_pos.is_none(),
+        },
+        Case {
             name: "a pasted CRLF text keeps its lines",
             sessions_enabled: true,
             setup: nothing,

@@ -32,6 +32,34 @@ impl TextField {
         self.cursor += s.len();
     }
 
+    /// Moves the cursor to the line above, at the same column (or the end of
+    /// that line when it is shorter); false on the first line.
+    pub fn line_up(&mut self) -> bool {
+        let start = self.text[..self.cursor].rfind('\n').map_or(0, |i| i + 1);
+        if start == 0 {
+            return false;
+        }
+        let column = self.text[start..self.cursor].chars().count();
+        let above = self.text[..start - 1].rfind('\n').map_or(0, |i| i + 1);
+        self.cursor = at_column(&self.text, above, start - 1, column);
+        true
+    }
+
+    /// Moves the cursor to the line below, at the same column; false on the
+    /// last line.
+    pub fn line_down(&mut self) -> bool {
+        let Some(end) = self.text[self.cursor..].find('\n').map(|i| self.cursor + i) else {
+            return false;
+        };
+        let start = self.text[..self.cursor].rfind('\n').map_or(0, |i| i + 1);
+        let column = self.text[start..self.cursor].chars().count();
+        let below_end = self.text[end + 1..]
+            .find('\n')
+            .map_or(self.text.len(), |i| end + 1 + i);
+        self.cursor = at_column(&self.text, end + 1, below_end, column);
+        true
+    }
+
     /// Edits for a key no binding claimed; false when the key is not an edit.
     pub fn edit(&mut self, ev: &KeyEvent) -> bool {
         let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
@@ -87,4 +115,12 @@ impl TextField {
         }
         true
     }
+}
+
+/// The byte index `column` characters into `text[start..end]` (at most its end).
+fn at_column(text: &str, start: usize, end: usize, column: usize) -> usize {
+    text[start..end]
+        .char_indices()
+        .nth(column)
+        .map_or(end, |(i, _)| start + i)
 }
