@@ -320,6 +320,9 @@ pub struct CleanArgs {
     /// Only list what would be deleted
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not ask for confirmation on a terminal
+    #[arg(long, short)]
+    pub yes: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = TextFormat::Text)]
     pub format: TextFormat,

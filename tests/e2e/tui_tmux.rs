@@ -114,10 +114,15 @@ fn tmux_installed() -> bool {
 /// `atmos ai chat` in a new tmux server (120×40) in the project, run by a
 /// shell that then prints how it ended and the terminal's modes.
 fn start(project: &TestProject, name: &str) -> Tmux {
+    start_command(project, name, "ai chat")
+}
+
+/// `atmos ARGS` (a shell word list) in a new tmux server, as [`start`].
+fn start_command(project: &TestProject, name: &str, args: &str) -> Tmux {
     let tmux = Tmux {
         socket: format!("atmos-tui-test-{}-{name}", std::process::id()),
     };
-    let script = format!("'{ATMOS}' ai chat; echo \"EXIT=$?\"; stty -a; sleep 60");
+    let script = format!("'{ATMOS}' {args}; echo \"EXIT=$?\"; stty -a; sleep 60");
     let mut start = Command::new("tmux");
     start
         .args(["-L", &tmux.socket, "-f", "/dev/null"])
@@ -343,4 +348,34 @@ fn without_a_terminal_chat_reads_lines_and_prints_replies() {
     let messages = v["messages"].as_array().expect("messages");
     assert_eq!(messages.len(), 4, "{v}");
     assert_eq!(messages[2]["content"], serde_json::json!("second question"));
+}
+
+#[test]
+fn on_a_terminal_exec_says_it_reads_the_prompt_and_clean_asks_first() {
+    if !tmux_available() {
+        return;
+    }
+    let fake = FakeProvider::start();
+    let project = project_for(&fake);
+    project
+        .run(ATMOS, &["ai", "sessions", "create", "keep-me"])
+        .ok();
+
+    let exec = start_command(&project, "exec", "ai exec");
+    exec.wait_for("Reading the prompt from standard input");
+    exec.text("what is a stack?");
+    exec.keys(&["Enter", "C-d"]);
+    exec.wait_for("echo: what is a stack?");
+    exec.wait_for("EXIT=0");
+
+    let clean = start_command(&project, "clean", "ai sessions clean --older-than 0d");
+    clean.wait_for("Delete 1 session idle for longer than 0d (keep-me) permanently? [y/N]");
+    clean.keys(&["n", "Enter"]);
+    clean.wait_for("Kept them all.");
+    clean.wait_for("EXIT=0");
+    let listed = project
+        .run(ATMOS, &["ai", "sessions", "list"])
+        .ok()
+        .to_string();
+    assert!(listed.contains("keep-me"), "{listed}");
 }

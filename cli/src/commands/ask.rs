@@ -24,9 +24,17 @@ pub fn ask(config: Option<PathBuf>, args: AskArgs) -> Outcome {
 pub fn exec(config: Option<PathBuf>, args: ExecArgs) -> Outcome {
     let prompt = match args.prompt {
         Some(p) => p,
-        None => std::io::read_to_string(std::io::stdin()).map_err(|e| {
-            Failure::Message(format!("cannot read the prompt from standard input: {e}"))
-        })?,
+        None => {
+            if std::io::stdin().is_terminal() {
+                eprintln!(
+                    "Reading the prompt from standard input: type it, then press Ctrl+D on a \
+                     new line (or pass it as an argument: atmos ai exec \"…\")."
+                );
+            }
+            std::io::read_to_string(std::io::stdin()).map_err(|e| {
+                Failure::Message(format!("cannot read the prompt from standard input: {e}"))
+            })?
+        }
     };
     let finished = run_turn(config, &args.turn, &prompt, true, false)?;
     let text = match args.format {

@@ -242,6 +242,32 @@ fn clean(config: Option<PathBuf>, args: CleanArgs) -> Outcome {
         .into());
     }
     let mut sessions = open_sessions(config)?;
+    // On a terminal, deleting is confirmed first, as `delete` does (scripts
+    // and cron jobs, without a terminal, are not asked).
+    if !args.dry_run && !args.yes && output::stdin_is_terminal() {
+        let doomed = sessions.clean(&args.older_than, true)?;
+        if doomed.is_empty() {
+            println!(
+                "No session has been idle for longer than {}.",
+                args.older_than
+            );
+            return Ok(());
+        }
+        let mut names: Vec<&str> = doomed.iter().take(5).map(|s| s.name.as_str()).collect();
+        if doomed.len() > 5 {
+            names.push("…");
+        }
+        let question = format!(
+            "Delete {} idle for longer than {} ({}) permanently?",
+            output::count(doomed.len() as u64, "session", "sessions"),
+            args.older_than,
+            names.join(", ")
+        );
+        if !output::confirm(&question) {
+            eprintln!("Kept them all.");
+            return Ok(());
+        }
+    }
     let removed = sessions.clean(&args.older_than, args.dry_run)?;
     let names: Vec<&str> = removed.iter().map(|s| s.name.as_str()).collect();
     let text = match args.format {
