@@ -19,6 +19,19 @@ fn config(fake: &FakeProvider, kind: &str, extra: &str) -> String {
     )
 }
 
+/// Runs a prepared `atmos ai chat …` with `input` piped to it (line mode).
+fn chat_piped(cmd: &mut std::process::Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn ask(p: &TestProject, args: &[&str]) -> atmos_tests::project::Run {
     let mut all = vec!["ai", "ask"];
     all.extend_from_slice(args);
@@ -559,23 +572,12 @@ fn a_piped_chat_with_sessions_off_is_still_a_conversation() {
     let p = TestProject::new(
         &config(&fake, "anthropic", "").replace("    enabled: true\n", "    enabled: false\n"),
     );
-    let mut child = p
-        .command(ATMOS)
-        .env("ATMOS_TEST_KEY", "k")
-        .args(["ai", "chat"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"the prod VPC is 10.40.0.0/16\nand staging?\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = chat_piped(
+        p.command(ATMOS)
+            .env("ATMOS_TEST_KEY", "k")
+            .args(["ai", "chat"]),
+        b"the prod VPC is 10.40.0.0/16\nand staging?\n",
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -656,17 +658,10 @@ fn resuming_counts_as_use_and_every_eviction_is_said() {
         .output()
         .unwrap();
     assert!(resumed.status.success(), "{resumed:?}");
-    let mut child = p
-        .command(ATMOS)
-        .args(["ai", "chat", "--session", "piped3"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"x\n").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = chat_piped(
+        p.command(ATMOS).args(["ai", "chat", "--session", "piped3"]),
+        b"x\n",
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -699,22 +694,10 @@ fn chat_continue_resumes_the_most_recently_used_session() {
     );
     ask(&p, &["--session", "older", "one"]).ok();
     ask(&p, &["--session", "newer", "the prod VPC is 10.40.0.0/16"]).ok();
-    let mut child = p
-        .command(ATMOS)
-        .args(["ai", "chat", "-c"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"and staging?\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = chat_piped(
+        p.command(ATMOS).args(["ai", "chat", "-c"]),
+        b"and staging?\n",
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("New session"), "{stderr}");

@@ -204,7 +204,7 @@ fn say_picked(provider: &str) {
 /// triggered as one line on stderr. Ctrl+C cancels (the turn, or the
 /// compaction after it).
 async fn drive(
-    mut events: TurnEvents,
+    events: TurnEvents,
     print: bool,
     session: Option<&str>,
     cancel: &CancellationToken,
@@ -214,19 +214,8 @@ async fn drive(
     let mut finished = None;
     let mut failure = None;
     let mut compacting = 0;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    loop {
-        let event = tokio::select! {
-            event = events.recv() => match event {
-                Some(event) => event,
-                None => break,
-            },
-            _ = &mut ctrl_c, if !cancel.is_cancelled() => {
-                cancel.cancel();
-                continue;
-            }
-        };
+    let mut events = super::Events::new(events, cancel.clone());
+    while let Some(event) = events.next().await {
         match event {
             TurnEvent::Started(started) => spinner = Spinner::start(&started.provider),
             TurnEvent::Delta { text, .. } => {

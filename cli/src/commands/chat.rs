@@ -162,25 +162,14 @@ fn lines(config: Option<PathBuf>, args: ChatArgs) -> Outcome {
 /// compaction it triggered to stderr; Ctrl+C cancels. Returns the text that
 /// arrived (with the error, when the turn failed).
 async fn render(
-    mut events: TurnEvents,
+    events: TurnEvents,
     cancel: &CancellationToken,
 ) -> Result<String, (atmos_ai::Error, String)> {
     let mut printed = String::new();
     let mut compacting = 0;
     let mut failure = None;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    loop {
-        let event = tokio::select! {
-            event = events.recv() => match event {
-                Some(event) => event,
-                None => break,
-            },
-            _ = &mut ctrl_c, if !cancel.is_cancelled() => {
-                cancel.cancel();
-                continue;
-            }
-        };
+    let mut events = super::Events::new(events, cancel.clone());
+    while let Some(event) = events.next().await {
         match event {
             TurnEvent::Delta { text, .. } => {
                 let mut out = std::io::stdout().lock();

@@ -33,6 +33,35 @@ pub fn open_sessions(config: Option<PathBuf>) -> Result<Sessions, Failure> {
     Ok(Sessions::open(load_project(config)?)?)
 }
 
+/// A turn's events as the command line reads them: Ctrl+C on the way fires
+/// the turn's cancellation (once) and the events go on to the end, so that
+/// what the engine stored after the cancel is still reported.
+pub struct Events {
+    events: atmos_ai::TurnEvents,
+    cancel: atmos_ai::CancellationToken,
+    ctrl_c: std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>,
+}
+
+impl Events {
+    pub fn new(events: atmos_ai::TurnEvents, cancel: atmos_ai::CancellationToken) -> Events {
+        Events {
+            events,
+            cancel,
+            ctrl_c: Box::pin(tokio::signal::ctrl_c()),
+        }
+    }
+
+    /// The next event; `None` when the turn (and its compaction) is over.
+    pub async fn next(&mut self) -> Option<atmos_ai::TurnEvent> {
+        loop {
+            tokio::select! {
+                event = self.events.recv() => return event,
+                _ = &mut self.ctrl_c, if !self.cancel.is_cancelled() => self.cancel.cancel(),
+            }
+        }
+    }
+}
+
 /// Compacts a session now, whatever the threshold, through the engine;
 /// Ctrl+C while the summary is written gives it up (nothing is changed).
 /// Returns the one-line notice, or `None` when there was nothing to compact.
@@ -44,18 +73,10 @@ pub fn compact_now(
     use atmos_ai::TurnEvent;
     let cancel = atmos_ai::CancellationToken::new();
     runtime.block_on(async {
-        let mut events = engine.compact(key.clone(), cancel.clone());
-        let ctrl_c = tokio::signal::ctrl_c();
-        tokio::pin!(ctrl_c);
+        let mut events = Events::new(engine.compact(key.clone(), cancel.clone()), cancel);
         let mut count = 0;
         loop {
-            let event = tokio::select! {
-                event = events.recv() => event,
-                _ = &mut ctrl_c, if !cancel.is_cancelled() => {
-                    cancel.cancel();
-                    continue;
-                }
-            };
+            let event = events.next().await;
             match event {
                 Some(TurnEvent::Compaction(e)) => count = e.message_count,
                 Some(TurnEvent::Compacted(r)) if r.compacted => {
