@@ -68,7 +68,9 @@ Examples:
   printf 'What are Atmos stacks?\\n' | atmos ai chat --session vpc-design   # scriptable
 
 Keys: Enter sends, Ctrl+J new line, Ctrl+N new session, Ctrl+L sessions, Ctrl+A skill,
-Ctrl+P provider and model, Esc cancels a reply, Ctrl+C quits, F1 or ? lists every key.";
+Ctrl+P provider and model, Ctrl+Y / Ctrl+O copy the last reply / code block, F2 frees the
+mouse for selecting, Esc cancels a reply, Ctrl+C quits (a typed draft is kept first),
+F1 or ? lists every key.";
 
 /// `atmos ai chat`: which session, provider, model and skill to start with.
 #[derive(Debug, Args)]
