@@ -168,6 +168,13 @@ fn resume_for_turn(
         };
         chat::provider_for(config, &entry.name, &model)?;
     }
+    // An existing session with nothing to switch needs no resume: the turn
+    // itself marks it used (one write less per `ask`).
+    if let Some(s) = &current
+        && switch.is_empty()
+    {
+        return Ok(s.id.clone());
+    }
     let resumed = sessions.resume(&key, true, switch, Some(0))?;
     if resumed.created {
         eprintln!("{}", super::new_session_line(name, &resumed.similar));

@@ -173,7 +173,7 @@ impl Driver {
                 l.entries.push(notes.last().cloned().expect("just pushed"));
             }
         }
-        let prompt = self.skill_prompt(&skill);
+        let prompt = self.skills.system_prompt(&skill);
         let init = Init {
             sessions_enabled: self.engine.is_some(),
             providers,
@@ -301,14 +301,6 @@ impl Driver {
             Some(engine) => engine.call_blocking(f),
             None => Err(engine::disabled(&self.project)),
         }
-    }
-
-    fn skill_prompt(&self, skill: &str) -> String {
-        self.skills
-            .get(skill)
-            .or_else(|| self.skills.get(self.skills.default_name()))
-            .map(|s| s.system_prompt.clone())
-            .unwrap_or_default()
     }
 
     /// A session with its whole transcript (archived messages and summaries
@@ -654,9 +646,7 @@ fn notice(entry: Entry) -> Event {
 }
 
 fn evicted_note(name: &str) -> Entry {
-    Entry::note(format!(
-        "Removed the least recently used session '{name}' to stay within max_sessions"
-    ))
+    Entry::note(crate::commands::evicted_line(name).trim_end_matches('.'))
 }
 
 /// The transcript entries of stored messages, oldest first. A summary is a

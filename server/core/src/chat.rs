@@ -265,17 +265,20 @@ pub(crate) async fn stream_reply(
 }
 
 /// A turn that stores nothing (sessions off, or `ask` without `--session`).
-/// `history` is what the caller kept of the conversation so far (in memory,
-/// oldest first): the model sees its newest messages, as many as
+/// `turn.history` is what the caller kept of the conversation so far (in
+/// memory, oldest first): the model sees its newest messages, as many as
 /// `max_history_messages` allows with the new one (all with 0).
 pub(crate) fn prepare_one_shot(
     project: &Project,
     skills: &Skills,
-    choice: (Option<&str>, Option<&str>, Option<&str>),
-    history: &[(Role, String)],
-    message: &str,
+    turn: &crate::engine::OneShot,
 ) -> Result<PreparedTurn> {
-    let (provider, model, skill) = choice;
+    let (provider, model, skill) = (
+        turn.provider.as_deref(),
+        turn.model.as_deref(),
+        turn.skill.as_deref(),
+    );
+    let (history, message) = (&turn.history, turn.message.as_str());
     if message.trim().is_empty() {
         return Err(Error::invalid_param("message", "the message is empty"));
     }

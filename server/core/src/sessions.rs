@@ -175,11 +175,7 @@ impl Sessions {
     /// The system prompt of a skill; an unknown skill (one removed since the
     /// session chose it) falls back to the default skill's.
     pub fn skill_prompt(&self, skill: &str) -> String {
-        self.skills
-            .get(skill)
-            .or_else(|| self.skills.get(self.skills.default_name()))
-            .map(|s| s.system_prompt.clone())
-            .unwrap_or_default()
+        self.skills.system_prompt(skill)
     }
 
     /// Creates a session. A taken name is `SessionExists`; beyond

@@ -92,6 +92,15 @@ impl Skills {
         self.skills.get(name)
     }
 
+    /// The system prompt of a skill; an unknown one (removed since a
+    /// session chose it) falls back to the default skill's.
+    pub fn system_prompt(&self, name: &str) -> String {
+        self.get(name)
+            .or_else(|| self.get(self.default_name()))
+            .map(|s| s.system_prompt.clone())
+            .unwrap_or_default()
+    }
+
     pub fn default_name(&self) -> &str {
         &self.default
     }

@@ -347,20 +347,7 @@ impl Store {
     /// Marks a session used now (its `updated_at`): resuming counts as
     /// activity for least-recently-used eviction and for `clean`.
     pub fn touch(&mut self, session_id: &str) -> Result<Session> {
-        let path = self.path.clone();
-        let map = |e| crate::error::classify(&path, e);
-        let tx = self.begin()?;
-        tx.execute(
-            "UPDATE sessions SET updated_at = MAX(updated_at, ?1) WHERE id = ?2",
-            params![now_millis(), session_id],
-        )
-        .map_err(map)?;
-        let key = SessionKey::Id(session_id.to_string());
-        let touched = find_in(&tx, &key)
-            .map_err(map)?
-            .ok_or(StoreError::NotFound(key))?;
-        tx.commit().map_err(map)?;
-        Ok(touched)
+        self.set_time(&SessionKey::Id(session_id.to_string()), now_millis(), true)
     }
 
     /// Every session's name, for suggestions.
@@ -378,6 +365,12 @@ impl Store {
     /// last change had happened then. For tools that replay history and for
     /// tests of age-based cleaning.
     pub fn set_updated_at(&mut self, key: &SessionKey, at: DateTime<Utc>) -> Result<Session> {
+        self.set_time(key, to_millis(at), false)
+    }
+
+    /// Sets `updated_at` to `at` (never earlier than it was, with
+    /// `only_later`) and returns the session.
+    fn set_time(&mut self, key: &SessionKey, at: i64, only_later: bool) -> Result<Session> {
         let path = self.path.clone();
         let map = |e| crate::error::classify(&path, e);
         let tx = self.begin()?;
@@ -385,8 +378,9 @@ impl Store {
             .map_err(map)?
             .ok_or_else(|| StoreError::NotFound(key.clone()))?;
         tx.execute(
-            "UPDATE sessions SET updated_at = ?1 WHERE id = ?2",
-            params![to_millis(at), session.id],
+            "UPDATE sessions SET updated_at = CASE WHEN ?3 THEN MAX(updated_at, ?1) ELSE ?1 END \
+             WHERE id = ?2",
+            params![at, session.id, only_later],
         )
         .map_err(map)?;
         let updated = find_in(&tx, &SessionKey::Id(session.id)).map_err(map)?;

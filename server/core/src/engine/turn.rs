@@ -67,7 +67,11 @@ pub(super) async fn chat(engine: Engine, request: TurnRequest, cancel: Cancellat
                 );
             }
             send(&tx, TurnEvent::Replied(Box::new(turn)));
-            compaction(&engine, key, false, handover, &cancel, &tx).await;
+            // `finish_turn` hands the lease over only when the reply made the
+            // session due: otherwise there is nothing to ask the store.
+            if handover.is_some() {
+                compaction(&engine, key, false, handover, &cancel, &tx).await;
+            }
         }
         Err(error) => {
             // The user message (and any partial reply) is stored: the
@@ -278,17 +282,7 @@ pub fn one_shot(
     cancel: CancellationToken,
 ) -> TurnEvents {
     let (tx, rx) = unbounded_channel();
-    let prepared = chat::prepare_one_shot(
-        project,
-        skills,
-        (
-            turn.provider.as_deref(),
-            turn.model.as_deref(),
-            turn.skill.as_deref(),
-        ),
-        &turn.history,
-        &turn.message,
-    );
+    let prepared = chat::prepare_one_shot(project, skills, &turn);
     match prepared {
         Err(error) => send(
             &tx,
