@@ -712,3 +712,27 @@ fn chat_continue_resumes_the_most_recently_used_session() {
         .to_string();
     assert!(both.contains("cannot be used with"), "{both}");
 }
+
+#[test]
+fn a_finished_command_leaves_everything_in_the_database_file() {
+    // The seed's backup is `cp sessions.db`: once a command has returned,
+    // its writes must be in that file, not only in the WAL beside it.
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, "anthropic", ""));
+    fake.push_reply(Reply::new(&["Stored."], 5, 1));
+    ask(&p, &["--session", "backup", "keep this"]).ok();
+    let wal = p.db_path().with_extension("db-wal");
+    let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(wal_len, 0, "the WAL was checkpointed and emptied at exit");
+    let copied = p.root().join("backup.db");
+    std::fs::copy(p.db_path(), &copied).unwrap();
+    let conn = rusqlite::Connection::open(&copied).unwrap();
+    let texts: Vec<String> = conn
+        .prepare("SELECT content FROM messages ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(texts, ["keep this", "Stored."]);
+}

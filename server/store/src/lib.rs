@@ -89,10 +89,12 @@ impl Store {
             tracing::warn!(%mode, "could not switch the session database to WAL");
         }
         conn.execute_batch(&format!(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -{};",
-            PAGE_CACHE_KIB
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -{}; \
+             PRAGMA journal_size_limit = {};",
+            PAGE_CACHE_KIB, WAL_SIZE_LIMIT
         ))
         .map_err(map)?;
+        keep_wal_file(&conn);
         let found = schema::version(&conn).map_err(map)?;
         if found > schema::SCHEMA_VERSION {
             return Err(StoreError::Database {
@@ -241,4 +243,29 @@ pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
 
 pub(crate) fn now_millis() -> i64 {
     Utc::now().timestamp_millis()
+}
+
+/// The size the WAL file is cut back to after a checkpoint resets it.
+const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
+
+/// Keeps the `-wal` file when the last connection closes. SQLite still
+/// checkpoints it into the database then (so a copy of `sessions.db` alone
+/// is complete) and cuts it to zero bytes; what is saved is creating it
+/// again, with the directory `fsync` that brings, on every command.
+fn keep_wal_file(conn: &Connection) {
+    let mut on: std::ffi::c_int = 1;
+    // SAFETY: the handle is this open connection's, used on this thread for
+    // the call only; SQLITE_FCNTL_PERSIST_WAL takes a pointer to an int that
+    // outlives the call.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_PERSIST_WAL,
+            (&mut on as *mut std::ffi::c_int).cast(),
+        )
+    };
+    if rc != rusqlite::ffi::SQLITE_OK {
+        tracing::debug!(rc, "the WAL file will be removed on close");
+    }
 }

@@ -97,9 +97,11 @@ impl Engine {
         rx
     }
 
-    /// Stops taking calls and waits (blocking) until the store thread has
-    /// finished the calls queued and closed the database. Clones still held
-    /// elsewhere (a turn storing its reply) keep it open until they go.
+    /// Gives up this handle. The last handle to go (closed or dropped) waits,
+    /// blocking, until the store thread has finished the calls queued and
+    /// closed the database, so a command that returns has checkpointed its
+    /// writes. Clones still held elsewhere (a turn storing its reply) keep it
+    /// open until they go.
     pub fn close(self) {
         self.thread.close();
     }

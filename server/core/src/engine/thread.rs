@@ -4,17 +4,36 @@
 use crate::error::{Error, Result};
 use crate::sessions::Sessions;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 type Job = Box<dyn FnOnce(&mut Sessions) + Send>;
 
-/// A sender of jobs to the thread; the thread ends when every sender is
-/// gone.
+/// A sender of jobs to the thread. When the last clone goes, the thread is
+/// told to stop and joined: it finishes the jobs queued and closes the
+/// database (checkpointing the WAL) before the process may exit.
 #[derive(Debug, Clone)]
 pub(super) struct Handle {
-    jobs: mpsc::Sender<Job>,
-    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Hang up first: the thread's loop ends when the queue is empty.
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take()
+            // A job that held the last handle cannot wait for its own thread.
+            && thread.thread().id() != std::thread::current().id()
+        {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Handle {
@@ -27,8 +46,10 @@ impl Handle {
                 message: format!("cannot start the store thread: {e}"),
             })?;
         Ok(Handle {
-            jobs,
-            thread: Arc::new(Mutex::new(Some(thread))),
+            inner: Arc::new(Inner {
+                jobs: Some(jobs),
+                thread: Some(thread),
+            }),
         })
     }
 
@@ -38,7 +59,8 @@ impl Handle {
         T: Send + 'static,
     {
         let job: Job = Box::new(move |sessions| reply(f(sessions)));
-        self.jobs.send(job).map_err(|_| gone())
+        let jobs = self.inner.jobs.as_ref().ok_or_else(gone)?;
+        jobs.send(job).map_err(|_| gone())
     }
 
     pub(super) async fn call<T, F>(&self, f: F) -> Result<T>
@@ -65,12 +87,9 @@ impl Handle {
         rx.recv().map_err(|_| gone())?
     }
 
+    /// Gives up this handle; the last one to go joins the thread.
     pub(super) fn close(self) {
-        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
-        drop(self.jobs);
-        if let Some(thread) = thread {
-            let _ = thread.join();
-        }
+        drop(self);
     }
 }
 
