@@ -169,6 +169,12 @@ fn two_hundred_turns_stay_bounded_and_lose_nothing() {
     );
 }
 
+/// What makes a message long enough for a summary to be shorter than it (a
+/// few words are not compacted: no summary saves on them).
+fn reasons() -> String {
+    "because the shared services VPC peers with it and the ranges must not overlap. ".repeat(6)
+}
+
 #[test]
 fn without_ai_summaries_the_plain_summary_is_used() {
     let fake = FakeProvider::start();
@@ -177,7 +183,12 @@ fn without_ai_summaries_the_plain_summary_is_used() {
         "      enabled: true\n      use_ai_summary: false\n      show_summary_markers: true\n",
     ));
     for t in 1..=19 {
-        ask(&p, "plain", &format!("decision {t}: subnet 10.0.{t}.0/24")).ok();
+        ask(
+            &p,
+            "plain",
+            &format!("decision {t}: subnet 10.0.{t}.0/24, {}", reasons()),
+        )
+        .ok();
     }
     assert!(
         !fake.requests().iter().any(|r| is_summary_request(&r.body)),
@@ -212,7 +223,7 @@ fn a_failed_summary_call_falls_back_and_compact_works_on_demand() {
         "      enabled: false\n      preserve_recent: 4\n",
     ));
     for t in 1..=8 {
-        ask(&p, "manual", &format!("q{t}")).ok();
+        ask(&p, "manual", &format!("q{t}: {}", reasons())).ok();
     }
     assert!(
         !fake.requests().iter().any(|r| is_summary_request(&r.body)),
@@ -266,4 +277,73 @@ fn with_compaction_off_old_messages_are_only_truncated() {
         ),
         (Some(20), Some(0))
     );
+}
+
+#[test]
+fn a_summary_never_makes_the_request_longer() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(
+        &fake,
+        "      enabled: false\n      preserve_recent: 2\n      use_ai_summary: true\n",
+    ));
+    for t in 1..=3 {
+        ask(
+            &p,
+            "short",
+            &format!("decision {t}: the staging VPC is 10.{t}.0.0/16"),
+        )
+        .ok();
+    }
+    // The summariser answers with more than it was given.
+    fake.push_reply(Reply::new(&[&"A very long summary. ".repeat(40)], 100, 200));
+    let text = atmos_tests::project::Run::from(
+        p.command(ATMOS)
+            .env("ATMOS_TEST_KEY", "k")
+            .args(["ai", "sessions", "compact", "short"])
+            .output()
+            .unwrap(),
+    )
+    .ok()
+    .to_string();
+    assert!(
+        text.contains("compacted 4 messages")
+            && text.contains("plain summary")
+            && text.contains("was not smaller than what it would replace"),
+        "{text}"
+    );
+    let shown = p
+        .run(
+            ATMOS,
+            &["ai", "sessions", "show", "short", "--format", "json"],
+        )
+        .json();
+    let summary = shown["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["isSummary"] == true)
+        .expect("a summary")
+        .clone();
+    assert!(
+        !summary["content"]
+            .as_str()
+            .unwrap()
+            .contains("A very long summary")
+    );
+    let list = p
+        .run(ATMOS, &["ai", "sessions", "list", "--format", "json"])
+        .json();
+    assert_eq!(list["sessions"][0]["archivedCount"], 4);
+
+    // Two greetings cannot be summarised shorter: they are left alone.
+    let greet = TestProject::new(&config(
+        &fake,
+        "      enabled: false\n      preserve_recent: 0\n      use_ai_summary: false\n",
+    ));
+    ask(&greet, "hi", "hi").ok();
+    let text = greet
+        .run(ATMOS, &["ai", "sessions", "compact", "hi"])
+        .ok()
+        .to_string();
+    assert!(text.contains("nothing to compact"), "{text}");
 }

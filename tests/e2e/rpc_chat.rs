@@ -352,7 +352,9 @@ fn compaction_runs_before_the_chat_response_and_on_request() {
     for turn in 0..20 {
         let id = s.send_request(
             "atmos/chat",
-            json!({"name": "c", "message": format!("q{turn}")}),
+            // Long enough for a summary to be shorter (a few words are
+            // not compacted: no summary would save anything).
+            json!({"name": "c", "message": format!("q{turn}: {}", "the VPC peers with shared services. ".repeat(16))}),
         );
         let seen = s.received.len();
         let response = s.response(&id);
@@ -371,7 +373,7 @@ fn compaction_runs_before_the_chat_response_and_on_request() {
     );
     assert_eq!(c["summary"]["isSummary"], true);
     assert!(!c["archivedIds"].as_array().unwrap().is_empty());
-    assert!(c["tokensAfter"].as_u64().unwrap() <= c["tokensBefore"].as_u64().unwrap() + 64);
+    assert!(c["tokensAfter"].as_u64().unwrap() < c["tokensBefore"].as_u64().unwrap());
     let stages: Vec<&str> = arrived
         .iter()
         .filter(|m| m["method"] == "atmos/compact/status")

@@ -83,7 +83,7 @@ fn script(root: &str) -> Vec<(&'static str, &'static str, Value)> {
         (
             "chat",
             "atmos/chat",
-            json!({"name": "vpc-design", "message": "Which CIDR for prod?", "token": "req-7",
+            json!({"name": "vpc-design", "message": "Which CIDR for prod? It peers with shared services (10.0.0.0/16) and staging (10.20.0.0/16), and on-prem 172.16.0.0/12 comes over the VPN: it must overlap none of them.", "token": "req-7",
                    "context": [{"kind": "selection", "uri": "file:///home/me/infra/stacks/prod.yaml",
                                 "range": {"start": {"line": 4, "character": 0}, "end": {"line": 6, "character": 0}},
                                 "text": "vpc:\n  cidr: ?"}]}),
@@ -261,7 +261,7 @@ fn capture() -> BTreeMap<&'static str, String> {
         match name {
             "session-clean" => p.age_session("vpc-history", 60),
             "chat" => fake.push_reply(Reply::new(
-                &["Use ", "10.40.0.0/16", " for prod, as decided."],
+                &["Use ", "10.40.0.0/16", " for prod: it overlaps none of shared services, staging or on-prem, and leaves room for three AZs."],
                 1250,
                 14,
             )),

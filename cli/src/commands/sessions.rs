@@ -349,7 +349,8 @@ fn compact(config: Option<PathBuf>, args: CompactArgs) -> Outcome {
         TextFormat::Text => match notice {
             Some(line) => format!("{}: {line}\n", session.name),
             None => format!(
-                "{}: nothing to compact (the newest {} messages are always kept verbatim)\n",
+                "{}: nothing to compact (the newest {} messages are always kept verbatim, \
+                 and older ones only when a summary is shorter than they are)\n",
                 session.name, preserve_recent
             ),
         },

@@ -716,7 +716,12 @@ fn compaction_shows_a_status_line_then_a_note_with_markers() {
     );
     let project = TestProject::new(&yaml);
     let mut h = Harness::start(project, fake, no_args());
-    h.say("one");
+    // Long enough that a summary of it is shorter (a summary that saves
+    // nothing is not made).
+    h.say(&format!(
+        "one: {}",
+        "the staging VPC uses 10.0.0.0/16. ".repeat(14)
+    ));
     h.typ("two");
     h.press(KeyCode::Enter);
     h.wait_until("the compaction to start", |a| {

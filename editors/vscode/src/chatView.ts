@@ -689,7 +689,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       );
     } else {
       void vscode.window.showInformationMessage(
-        `Nothing to compact in '${current.session.name}' yet: the newest messages are always kept`,
+        `Nothing to compact in '${current.session.name}' yet: the newest messages are always kept, and older ones only when a summary is shorter`,
       );
     }
     await this.reload();

@@ -41,6 +41,9 @@ replace earlier ones.";
 
 /// How much of each message the plain (non-AI) summary keeps, in characters.
 pub const PLAIN_MESSAGE_CHARS: usize = 400;
+/// The shortest excerpt of a message the plain summary cuts to when room
+/// is short, in characters.
+pub const PLAIN_EXCERPT_MIN: usize = 40;
 /// The longest plain summary, in characters (the newest part is kept).
 pub const PLAIN_SUMMARY_CHARS: usize = 12_000;
 
@@ -126,6 +129,9 @@ pub struct PreparedCompaction {
     pub messages: Vec<Message>,
     pub tokens_before: u64,
     pub use_ai: bool,
+    /// The plain summary, already cut to be smaller than `tokens_before`:
+    /// the fallback, and the summary when AI summaries are off.
+    pub plain: String,
     provider: Option<Box<dyn Provider>>,
     model: String,
     lease: LeaseGuard,
@@ -229,6 +235,40 @@ impl PreparedCompaction {
     }
 }
 
+/// What a compaction would replace, when a summary of it can be smaller.
+struct Compactable {
+    summaries: Vec<Message>,
+    messages: Vec<Message>,
+    tokens_before: u64,
+    plain: String,
+}
+
+impl Compactable {
+    /// `None` when even the shortest plain summary would not be smaller
+    /// than what it replaces (a few short messages): compacting them would
+    /// grow the request, so they stay as they are.
+    fn new(summaries: Vec<Message>, messages: Vec<Message>) -> Option<Compactable> {
+        let tokens_before = summaries
+            .iter()
+            .chain(&messages)
+            .map(|m| estimate_tokens(&m.content))
+            .sum();
+        let plain = plain_summary_within(&summaries, &messages, smaller_than(tokens_before))?;
+        Some(Compactable {
+            summaries,
+            messages,
+            tokens_before,
+            plain,
+        })
+    }
+}
+
+/// The most characters a summary may have to be estimated at fewer tokens
+/// than `tokens`.
+fn smaller_than(tokens: u64) -> usize {
+    (tokens.saturating_sub(1) as usize * 4).min(PLAIN_SUMMARY_CHARS)
+}
+
 impl Sessions {
     /// Phase 1: decides whether the session is due (always, with `force`)
     /// and takes its lease, or the one `handover` carries from the turn that
@@ -261,10 +301,11 @@ impl Sessions {
                 self.take_lease(&session, &holder)?
             }
         };
-        match self.plan(&session, force)? {
-            Some((summaries, oldest, n)) => {
-                Ok(self.prepare(session, &config, summaries, oldest, n, lease))
-            }
+        let planned = self.plan(&session, force)?;
+        match planned.and_then(|(summaries, oldest, n)| {
+            Compactable::new(summaries, oldest.into_iter().take(n).collect())
+        }) {
+            Some(taken) => Ok(Some(self.prepare(session, &config, taken, lease))),
             None => {
                 self.release(lease);
                 Ok(None)
@@ -318,18 +359,10 @@ impl Sessions {
         &mut self,
         session: Session,
         config: &crate::config::Config,
-        summaries: Vec<Message>,
-        oldest: Vec<Message>,
-        n: usize,
+        taken: Compactable,
         lease: LeaseGuard,
-    ) -> Option<PreparedCompaction> {
+    ) -> PreparedCompaction {
         let ac = &config.sessions.auto_compact;
-        let messages: Vec<Message> = oldest.into_iter().take(n).collect();
-        let tokens_before = summaries
-            .iter()
-            .chain(&messages)
-            .map(|m| estimate_tokens(&m.content))
-            .sum();
         let provider = if ac.use_ai_summary {
             match provider_for(config, &session.provider, &session.model) {
                 Ok((_, p)) => Some(p),
@@ -341,16 +374,17 @@ impl Sessions {
         } else {
             None
         };
-        Some(PreparedCompaction {
+        PreparedCompaction {
             model: session.model.clone(),
             session,
-            previous_summaries: summaries,
-            messages,
-            tokens_before,
+            previous_summaries: taken.summaries,
+            messages: taken.messages,
+            tokens_before: taken.tokens_before,
             use_ai: ac.use_ai_summary,
+            plain: taken.plain,
             provider,
             lease,
-        })
+        }
     }
 
     /// Phase 3: stores the summary, archives what it replaces, releases the
@@ -447,7 +481,7 @@ impl Sessions {
 /// Phase 2: the summary, by the session's provider when `use_ai_summary`,
 /// else (or when that call fails) the plain concatenation. Never fails.
 pub(crate) async fn summarize(p: &PreparedCompaction) -> SummaryText {
-    let plain = || plain_summary(&p.previous_summaries, &p.messages);
+    let plain = || p.plain.clone();
     if !p.use_ai {
         return SummaryText {
             content: plain(),
@@ -474,6 +508,17 @@ pub(crate) async fn summarize(p: &PreparedCompaction) -> SummaryText {
     };
     let mut ignore = |_| {};
     match provider.chat(&request, &mut ignore).await {
+        // A summary must save something: one as long as what it replaces
+        // would make every later request longer.
+        Ok(c) if estimate_tokens(c.text.trim()) >= p.tokens_before => SummaryText {
+            content: plain(),
+            used_ai: false,
+            fallback_reason: Some(format!(
+                "the AI summary (~{} tokens) was not smaller than what it would replace (~{} tokens)",
+                estimate_tokens(c.text.trim()),
+                p.tokens_before
+            )),
+        },
         Ok(c) if !c.text.trim().is_empty() => SummaryText {
             content: c.text.trim().to_string(),
             used_ai: true,
@@ -523,35 +568,78 @@ fn speaker(r: Role) -> &'static str {
 /// [`PLAIN_MESSAGE_CHARS`]), the whole kept under [`PLAIN_SUMMARY_CHARS`]
 /// by dropping the oldest lines.
 pub fn plain_summary(previous: &[Message], messages: &[Message]) -> String {
-    let mut lines: Vec<String> = Vec::new();
-    for p in previous {
-        lines.extend(
-            p.content
-                .lines()
-                .filter(|l| !l.starts_with("Summary of"))
-                .map(str::to_string),
-        );
+    plain_summary_within(
+        previous,
+        messages,
+        PLAIN_SUMMARY_CHARS + PLAIN_HEADER.len() + 1,
+    )
+    .unwrap_or_else(|| PLAIN_HEADER.to_string())
+}
+
+const PLAIN_HEADER: &str = "Summary of the earlier conversation (verbatim excerpts):";
+
+/// The plain summary in at most `max_chars` characters (bytes): an excerpt
+/// of every message, each cut as little as the room allows (at most
+/// [`PLAIN_MESSAGE_CHARS`], at least [`PLAIN_EXCERPT_MIN`]); when even
+/// that is too long, the oldest lines go. `None` when not one line fits.
+pub fn plain_summary_within(
+    previous: &[Message],
+    messages: &[Message],
+    max_chars: usize,
+) -> Option<String> {
+    let earlier: Vec<&str> = previous
+        .iter()
+        .flat_map(|p| p.content.lines())
+        .filter(|l| !l.starts_with("Summary of"))
+        .collect();
+    let texts: Vec<(Role, String)> = messages
+        .iter()
+        .map(|m| {
+            (
+                m.role,
+                m.content.split_whitespace().collect::<Vec<_>>().join(" "),
+            )
+        })
+        .collect();
+    let lines_at = |cap: usize| -> Vec<String> {
+        let mut lines: Vec<String> = earlier.iter().map(|l| l.to_string()).collect();
+        for (role, text) in &texts {
+            let cut: String = text.chars().take(cap).collect();
+            let more = if cut.len() < text.len() { "…" } else { "" };
+            lines.push(format!("- {}: {cut}{more}", speaker(*role)));
+        }
+        lines
+    };
+    let size =
+        |lines: &[String]| PLAIN_HEADER.len() + lines.iter().map(|l| l.len() + 1).sum::<usize>();
+    // The longest cut at which every line fits (size grows with the cut).
+    let (mut low, mut high) = (PLAIN_EXCERPT_MIN, PLAIN_MESSAGE_CHARS);
+    if size(&lines_at(high)) <= max_chars {
+        low = high;
+    } else {
+        while low < high {
+            let mid = (low + high).div_ceil(2);
+            if size(&lines_at(mid)) <= max_chars {
+                low = mid;
+            } else {
+                high = mid - 1;
+            }
+        }
     }
-    for m in messages {
-        let text: String = m.content.split_whitespace().collect::<Vec<_>>().join(" ");
-        let cut: String = text.chars().take(PLAIN_MESSAGE_CHARS).collect();
-        let more = if cut.len() < text.len() { "…" } else { "" };
-        lines.push(format!("- {}: {cut}{more}", speaker(m.role)));
-    }
-    let mut total = 0;
-    let mut kept: Vec<String> = lines
+    let mut total = PLAIN_HEADER.len();
+    let mut kept: Vec<String> = lines_at(low)
         .into_iter()
         .rev()
         .take_while(|l| {
             total += l.len() + 1;
-            total <= PLAIN_SUMMARY_CHARS
+            total <= max_chars
         })
         .collect();
+    if kept.is_empty() {
+        return None;
+    }
     kept.reverse();
-    format!(
-        "Summary of the earlier conversation (verbatim excerpts):\n{}",
-        kept.join("\n")
-    )
+    Some(format!("{PLAIN_HEADER}\n{}", kept.join("\n")))
 }
 
 /// Wraps a summary in `[SUMMARY: Messages a-b]` markers for display, where
@@ -640,6 +728,48 @@ mod tests {
         c.max_history_tokens = Some(1000);
         assert_eq!(plan_count(&c, 50, 10, &alternating(10), 999, false), 0);
         assert_eq!(plan_count(&c, 50, 10, &alternating(10), 1001, false), 8);
+    }
+
+    #[test]
+    fn a_summary_is_always_smaller_than_what_it_replaces() {
+        let msg = |i: i64, text: &str| {
+            let role = if i % 2 == 0 {
+                Role::User
+            } else {
+                Role::Assistant
+            };
+            crate::history::tests::msg(i, role, text)
+        };
+        // Four greetings: any summary, even the plain one, would be longer.
+        let tiny: Vec<Message> = ["hi", "hello!", "ok", "thanks"]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| msg(i as i64, t))
+            .collect();
+        assert!(Compactable::new(Vec::new(), tiny).is_none());
+        // Short messages: the newest that fit are kept.
+        let short: Vec<Message> = (0..6)
+            .map(|i| msg(i, &format!("the staging VPC is 10.{i}.0.0/16")))
+            .collect();
+        let taken = Compactable::new(Vec::new(), short).expect("a summary can save here");
+        assert!(estimate_tokens(&taken.plain) < taken.tokens_before);
+        assert!(taken.plain.contains("10.5.0.0/16"), "the newest are kept");
+        assert!(!taken.plain.contains("10.0.0.0/16"), "{}", taken.plain);
+        // Medium messages: each is cut, none is dropped.
+        let medium: Vec<Message> = (0..4)
+            .map(|i| msg(i, &format!("subnet 10.{i}.0.0/16 {}", "z".repeat(150))))
+            .collect();
+        let taken = Compactable::new(Vec::new(), medium).unwrap();
+        assert!(estimate_tokens(&taken.plain) < taken.tokens_before);
+        assert_eq!(taken.plain.matches("…").count(), 4, "{}", taken.plain);
+        assert!(taken.plain.contains("10.0.0.0/16") && taken.plain.contains("10.3.0.0/16"));
+        // Long messages are cut, so an excerpt of each fits.
+        let long: Vec<Message> = (0..4)
+            .map(|i| msg(i, &format!("subnet 10.{i}.0.0/16 {}", "y".repeat(1000))))
+            .collect();
+        let taken = Compactable::new(Vec::new(), long).unwrap();
+        assert!(taken.plain.contains("10.0.0.0/16") && taken.plain.contains("10.3.0.0/16"));
+        assert!(plain_summary_within(&[], &taken.messages, 10).is_none());
     }
 
     #[test]

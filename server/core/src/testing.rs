@@ -2,7 +2,7 @@
 //! writing history without a provider, and making sessions old. The faces
 //! never see these.
 
-use crate::compact::{self, CompactionResult, SummaryText};
+use crate::compact::{CompactionResult, SummaryText};
 use crate::error::Result;
 use crate::sessions::Sessions;
 use atmos_store::{Message, NewMessage, Session, SessionKey};
@@ -30,7 +30,7 @@ impl Sessions {
             return Ok(None);
         };
         let summary = SummaryText {
-            content: compact::plain_summary(&p.previous_summaries, &p.messages),
+            content: p.plain.clone(),
             used_ai: false,
             fallback_reason: None,
         };

@@ -77,6 +77,14 @@ fn session(engine: &Engine, name: &str) -> SessionKey {
     SessionKey::Id(s.id)
 }
 
+/// A question with a pasted plan: long enough that a summary of it is
+/// shorter (a few words would not be compacted: no summary saves on them).
+fn which_cidr() -> String {
+    let plan =
+        "  + resource \"aws_subnet\" \"private\" { cidr_block = \"10.0.1.0/24\" }\n".repeat(12);
+    format!("which CIDR? Here is the plan:\n{plan}")
+}
+
 fn turn(key: &SessionKey, text: &str) -> TurnRequest {
     TurnRequest::new(key.clone(), text)
 }
@@ -92,7 +100,7 @@ fn a_turn_and_the_compaction_it_triggers_report_in_order() {
     fake.push_reply(Reply::new(&["Use ", "10.0.0.0/16"], 12, 4));
     let first = collect(
         &rt,
-        engine.chat(turn(&key, "which CIDR?"), CancellationToken::new()),
+        engine.chat(turn(&key, &which_cidr()), CancellationToken::new()),
     );
     assert_eq!(
         names(&first),

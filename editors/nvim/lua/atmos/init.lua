@@ -157,7 +157,8 @@ function M.compact()
         chat().announce_compaction(res)
         chat().reload(c)
       else
-        util().notify("atmos: nothing to compact yet: the newest messages are always kept verbatim")
+        util().notify("atmos: nothing to compact yet: the newest messages are always kept verbatim, "
+            .. "and older ones only when a summary is shorter")
       end
     end)
   )
