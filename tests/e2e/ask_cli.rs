@@ -299,6 +299,22 @@ fn an_unreachable_server_is_named() {
     );
     let err = ask(&p, &["hello"]).fails(1).to_string();
     assert!(err.contains("127.0.0.1:9"), "{err}");
+    assert!(err.contains("check that it is running"), "{err}");
+}
+
+#[test]
+fn a_host_name_that_does_not_resolve_is_said_as_such() {
+    // `.invalid` never resolves (RFC 6761).
+    let p = TestProject::new(
+        "ai:\n  default_provider: openai\n  providers:\n    openai:\n      base_url: https://api.opneai.invalid/v1\n      api_key_env: ATMOS_TEST_KEY\n",
+    );
+    let err = ask(&p, &["hello"]).fails(1).to_string();
+    assert!(
+        err.contains("the host name api.opneai.invalid was not found")
+            && err.contains("ai.providers.openai.base_url")
+            && !err.contains("check that it is running"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -384,9 +384,59 @@ pub fn did_you_mean(unknown: &str) -> Option<String> {
         .map(|(_, k)| format!("{parent}.{k}"))
 }
 
-/// serde's message without our internal type names ("expected struct
-/// RawSessions" → "expected a mapping of settings").
+/// serde's message in the user's words: "invalid type: string \"lots\",
+/// expected i64" → "must be a whole number, not text"; other messages
+/// without our internal type names ("struct RawSessions" → "a mapping of
+/// settings").
 fn plain_rule(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("invalid type: ")
+        && let Some((found, expected)) = rest.rsplit_once(", expected ")
+    {
+        return format!("must be {}, not {}", wanted(expected), found_kind(found));
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: ")
+        && let Some((found, expected)) = rest.rsplit_once(", expected ")
+    {
+        return format!("must be {}, not {}", wanted(expected), found_kind(found));
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ")
+        && let Some((_, expected)) = rest.split_once(", expected ")
+    {
+        return format!("must be {}", expected.replace('`', ""));
+    }
+    raw_names(message)
+}
+
+/// What serde expected, as a user would say it.
+fn wanted(expected: &str) -> String {
+    let e = expected.trim();
+    let plain = match e {
+        "i64" | "i32" | "u64" | "u32" | "u16" | "u8" | "usize" => "a whole number (such as 50)",
+        "f64" | "f32" => "a number (such as 0.75)",
+        "a boolean" => "true or false",
+        "a string" => "text",
+        "a sequence" => "a list",
+        "a map" => "a mapping of settings",
+        _ => return raw_names(e),
+    };
+    plain.to_string()
+}
+
+/// What serde found, as a user would say it: `string "lots"` → `text`.
+fn found_kind(found: &str) -> String {
+    let kind = found.split([' ', '`']).next().unwrap_or(found);
+    match kind {
+        "string" => "text".into(),
+        "integer" | "floating" => format!("the number {}", found.split('`').nth(1).unwrap_or("")),
+        "boolean" => format!("{}", found.split('`').nth(1).unwrap_or("true or false")),
+        "sequence" => "a list".into(),
+        "map" => "a mapping".into(),
+        "unit" => "empty".into(),
+        _ => found.to_string(),
+    }
+}
+
+fn raw_names(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
     while let Some(at) = rest.find("struct Raw") {
@@ -782,6 +832,36 @@ mod tests {
             assert_eq!(k, key, "{yaml}");
             assert_eq!(v, value, "{yaml}");
             assert!(!rule.is_empty() && !rule.contains("Raw"), "{rule}");
+        }
+    }
+
+    #[test]
+    fn type_errors_say_what_the_key_takes_in_plain_words() {
+        let cases = [
+            (
+                "ai:\n  max_history_messages: lots\n",
+                "must be a whole number (such as 50), not text",
+            ),
+            (
+                "ai:\n  sessions:\n    enabled: 1\n",
+                "must be true or false, not the number 1",
+            ),
+            (
+                "ai:\n  sessions:\n    auto_compact:\n      trigger_threshold: high\n",
+                "must be a number (such as 0.75), not text",
+            ),
+            (
+                "ai:\n  skills:\n    ops:\n      system_prompt: [a, b]\n",
+                "must be text, not a list",
+            ),
+            (
+                "ai:\n  sessions: [1]\n",
+                "must be a mapping of settings, not a list",
+            ),
+        ];
+        for (yaml, want) in cases {
+            let (_, _, rule) = err(yaml);
+            assert_eq!(rule, want, "{yaml}");
         }
     }
 

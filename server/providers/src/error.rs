@@ -25,7 +25,8 @@ pub enum ProviderError {
     },
     /// No connection could be made: refused, DNS failure or connect timeout.
     #[error(
-        "cannot reach provider {provider} at {url} ({reason}): check that it is running and that ai.providers.{provider}.base_url is right"
+        "cannot reach provider {provider} at {url} ({reason}): {}",
+        unreachable_hint(provider, url, reason)
     )]
     Unreachable {
         /// Config name of the provider.
@@ -150,6 +151,36 @@ impl ProviderError {
     /// "the provider failed" (1005): a missing key or an unusable setting.
     pub fn is_not_configured(&self) -> bool {
         matches!(self, Self::MissingKey { .. } | Self::Config { .. })
+    }
+}
+
+/// What to check when a provider cannot be reached, by why: a name that
+/// does not resolve is a typo or a network (DNS, VPN) matter, not a server
+/// that is down.
+fn unreachable_hint(provider: &str, url: &str, reason: &str) -> String {
+    let r = reason.to_ascii_lowercase();
+    let dns = [
+        "lookup address",
+        "name or service not known",
+        "nodename nor servname",
+        "no address associated",
+        "temporary failure in name resolution",
+        "dns error",
+    ];
+    if dns.iter().any(|d| r.contains(d)) {
+        let host = url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', ':']).next())
+            .unwrap_or(url);
+        format!(
+            "the host name {host} was not found: check its spelling in ai.providers.{provider}.base_url, \
+             and your network (DNS, VPN or proxy)"
+        )
+    } else if r.contains("timed out") {
+        format!("check your network (VPN, proxy or firewall) and ai.providers.{provider}.base_url")
+    } else {
+        format!("check that it is running and that ai.providers.{provider}.base_url is right")
     }
 }
 
