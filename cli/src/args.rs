@@ -216,6 +216,9 @@ pub struct ListArgs {
     /// At most this many sessions
     #[arg(long)]
     pub limit: Option<u32>,
+    /// Times in UTC instead of the local time zone (JSON is always UTC, RFC 3339)
+    #[arg(long)]
+    pub utc: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
@@ -306,6 +309,9 @@ pub struct CreateArgs {
 pub struct ShowArgs {
     /// The session's name
     pub name: String,
+    /// Times in UTC instead of the local time zone (JSON is always UTC, RFC 3339)
+    #[arg(long)]
+    pub utc: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
     pub format: ShowFormat,

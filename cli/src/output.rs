@@ -2,6 +2,7 @@
 //! and one-line errors with what to do.
 
 use atmos_ai::Error;
+use chrono::{DateTime, Datelike, Local, Timelike, Utc};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -131,6 +132,64 @@ pub fn table<S: AsRef<str>>(header: &[&str], rows: Vec<Vec<S>>) -> String {
     out
 }
 
+/// Drops columns, in `drop_order` (indexes into `header`), until the table
+/// fits in `width` terminal columns or only the others are left. Returns
+/// the header left; `rows` lose the same columns.
+pub fn fit_columns<'h, S: AsRef<str>>(
+    header: &[&'h str],
+    rows: &mut [Vec<S>],
+    width: usize,
+    drop_order: &[usize],
+) -> Vec<&'h str> {
+    let widest = |i: usize| {
+        rows.iter()
+            .filter_map(|r| r.get(i))
+            .map(|c| cell_width(c.as_ref()))
+            .max()
+            .unwrap_or(0)
+            .max(cell_width(header[i]))
+    };
+    let widths: Vec<usize> = (0..header.len()).map(widest).collect();
+    let mut kept: Vec<bool> = vec![true; header.len()];
+    let total = |kept: &[bool]| -> usize {
+        let shown: Vec<usize> = (0..widths.len()).filter(|&i| kept[i]).collect();
+        shown.iter().map(|&i| widths[i]).sum::<usize>() + 2 * shown.len().saturating_sub(1)
+    };
+    for &i in drop_order.iter().filter(|&&i| i < header.len()) {
+        if total(&kept) <= width {
+            break;
+        }
+        kept[i] = false;
+    }
+    for row in rows.iter_mut() {
+        let mut i = 0;
+        row.retain(|_| {
+            i += 1;
+            kept[i - 1]
+        });
+    }
+    (0..header.len())
+        .filter(|&i| kept[i])
+        .map(|i| header[i])
+        .collect()
+}
+
+/// The width to fit tables to: `COLUMNS` when set, else the terminal's
+/// when standard output is one; `None` (no limit) for pipes and files.
+pub fn table_width() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+    {
+        return Some(n);
+    }
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    crossterm::terminal::size().ok().map(|(w, _)| w as usize)
+}
+
 /// `1 message`, `2 messages`, `1,000 messages`.
 pub fn count(n: u64, one: &str, many: &str) -> String {
     let noun = if n == 1 { one } else { many };
@@ -162,10 +221,35 @@ pub fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()
 }
 
-/// `2026-11-24 03:49` (UTC). Written field by field: a listing formats
-/// thousands of these, and strftime parsing per call shows in its time.
-pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    use chrono::{Datelike, Timelike};
+/// How times are shown: in the local time zone, or in UTC (`--utc`, for
+/// scripts and for comparing across machines; JSON is always RFC 3339 UTC).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    utc: bool,
+}
+
+impl Clock {
+    pub fn new(utc: bool) -> Clock {
+        Clock { utc }
+    }
+
+    /// `2026-11-24 03:49`. Written field by field: a listing formats
+    /// thousands of these, and strftime parsing per call shows in its time.
+    pub fn when(&self, t: DateTime<Utc>) -> String {
+        if self.utc {
+            stamp(&t)
+        } else {
+            stamp(&t.with_timezone(&Local))
+        }
+    }
+
+    /// What a column of times says it is in: "" for local time.
+    pub fn label(&self) -> &'static str {
+        if self.utc { " (UTC)" } else { "" }
+    }
+}
+
+fn stamp<T: Datelike + Timelike>(t: &T) -> String {
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}",
         t.year(),
@@ -176,9 +260,85 @@ pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     )
 }
 
+/// How long ago `t` was, as a person says it, in local time: "just now",
+/// "5 min ago", "3h ago", "yesterday 22:46", "Mon 14:02" (this week), else
+/// the date.
+pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    ago_in(t, now, &Local)
+}
+
+fn ago_in<Tz: chrono::TimeZone>(t: DateTime<Utc>, now: DateTime<Utc>, tz: &Tz) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let secs = (now - t).num_seconds();
+    if secs < 60 {
+        return "just now".into();
+    }
+    if secs < 3600 {
+        return format!("{} min ago", secs / 60);
+    }
+    let (t, now) = (t.with_timezone(tz), now.with_timezone(tz));
+    let days = (now.date_naive() - t.date_naive()).num_days();
+    match days {
+        0 => format!("{}h ago", secs / 3600),
+        1 => format!("yesterday {}", t.format("%H:%M")),
+        2..=6 => t.format("%a %H:%M").to_string(),
+        _ if t.year() == now.year() => t.format("%b %-d").to_string(),
+        _ => t.format("%Y-%m-%d").to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::table;
+    use super::{ago_in, fit_columns, table};
+    use chrono::{FixedOffset, TimeZone, Utc};
+
+    #[test]
+    fn times_ago_read_as_a_person_says_them() {
+        let tz = FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap();
+        let at = |d: u32, h: u32, m: u32| Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap();
+        let cases = [
+            (at(24, 12, 0), "just now"),
+            (at(24, 11, 55), "5 min ago"),
+            (at(24, 9, 0), "3h ago"),
+            // 17:16 the day before in UTC+5:30.
+            (at(23, 11, 46), "yesterday 17:16"),
+            (at(20, 10, 0), "Fri 15:30"),
+            (at(2, 10, 0), "Nov 2"),
+            (
+                Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap(),
+                "2025-03-01",
+            ),
+        ];
+        for (t, want) in cases {
+            assert_eq!(ago_in(t, now, &tz), want, "{t}");
+        }
+    }
+
+    #[test]
+    fn columns_are_dropped_in_order_until_the_table_fits() {
+        let header = ["NAME", "PROVIDER", "CREATED", "MESSAGES"];
+        let mut rows = vec![vec!["vpc-design", "anthropic", "2026-11-24 03:49", "12"]];
+        let kept = fit_columns(&header, &mut rows, 40, &[2, 1]);
+        // 10 + 9 + 8 + 4 = 31 columns: only CREATED goes.
+        assert_eq!(kept, ["NAME", "PROVIDER", "MESSAGES"]);
+        assert_eq!(rows[0], ["vpc-design", "anthropic", "12"]);
+        let mut rows = vec![vec!["vpc-design", "anthropic", "2026-11-24 03:49", "12"]];
+        assert_eq!(
+            fit_columns(&header, &mut rows, 20, &[2, 1]),
+            ["NAME", "MESSAGES"]
+        );
+        let mut rows = vec![vec!["vpc-design", "anthropic", "2026-11-24 03:49", "12"]];
+        assert_eq!(fit_columns(&header, &mut rows, 200, &[2, 1]).len(), 4);
+        // A column that is not there (MATCH without a query) is skipped.
+        let mut rows = vec![vec!["vpc-design", "anthropic", "2026-11-24 03:49", "12"]];
+        assert_eq!(
+            fit_columns(&header, &mut rows, 20, &[2, 7, 1]),
+            ["NAME", "MESSAGES"]
+        );
+    }
 
     #[test]
     fn columns_are_as_wide_as_their_widest_cell_in_terminal_columns() {

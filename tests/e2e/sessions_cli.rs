@@ -837,3 +837,58 @@ fn an_empty_listing_says_why_when_sessions_exist() {
         .to_string();
     assert!(show.contains("· 0 messages"), "{show}");
 }
+
+#[test]
+fn times_are_local_unless_utc_is_asked_and_narrow_terminals_drop_columns() {
+    let p = TestProject::new(SESSIONS_ON);
+    p.run(ATMOS, &["ai", "sessions", "create", "vpc-design-prod"])
+        .ok();
+    let list = |tz: &str, extra: &[&str]| {
+        let mut args = vec!["ai", "sessions", "list"];
+        args.extend_from_slice(extra);
+        atmos_tests::project::Run::from(
+            p.command(ATMOS).env("TZ", tz).args(&args).output().unwrap(),
+        )
+        .ok()
+        .to_string()
+    };
+    let time = |table: &str| {
+        let row = table.lines().nth(1).unwrap().to_string();
+        let at = row.find("20").unwrap();
+        chrono::NaiveDateTime::parse_from_str(&row[at..at + 16], "%Y-%m-%d %H:%M").unwrap()
+    };
+    let utc = list("IST-5:30", &["--utc"]);
+    assert!(utc.contains("UPDATED (UTC)"), "{utc}");
+    let local = list("IST-5:30", &[]);
+    assert!(
+        local.contains("UPDATED ") && !local.contains("(UTC)"),
+        "{local}"
+    );
+    assert_eq!(time(&local) - time(&utc), chrono::Duration::minutes(330));
+    // `show` follows the same rule.
+    let shown = atmos_tests::project::Run::from(
+        p.command(ATMOS)
+            .args(["ai", "sessions", "show", "vpc-design-prod", "--utc"])
+            .output()
+            .unwrap(),
+    );
+    assert!(shown.ok().contains("Session vpc-design-prod"));
+
+    // 40 columns: each session on one line, the least needed columns gone.
+    let narrow = atmos_tests::project::Run::from(
+        p.command(ATMOS)
+            .env("COLUMNS", "40")
+            .args(["ai", "sessions", "list"])
+            .output()
+            .unwrap(),
+    );
+    let narrow = narrow.ok();
+    assert!(narrow.lines().all(|l| l.chars().count() <= 40), "{narrow}");
+    assert!(
+        narrow.starts_with("NAME") && !narrow.contains("SKILL"),
+        "{narrow}"
+    );
+    assert!(narrow.contains("vpc-design-prod"), "{narrow}");
+    // A pipe without COLUMNS gets every column.
+    assert!(list("UTC", &[]).contains("SKILL"));
+}

@@ -81,7 +81,12 @@ impl TestProject {
         for var in SCRUBBED_ENV {
             cmd.env_remove(var);
         }
-        cmd.env("HOME", self.root()).env("NO_COLOR", "1");
+        // Times in UTC and tables at their natural width, whatever the
+        // machine's zone and terminal; a test sets its own to check them.
+        cmd.env("HOME", self.root())
+            .env("NO_COLOR", "1")
+            .env("TZ", "UTC")
+            .env_remove("COLUMNS");
         cmd
     }
 

@@ -3,7 +3,7 @@
 
 use super::open_sessions;
 use crate::args::*;
-use crate::output::{self, Failure, Outcome, when};
+use crate::output::{self, Clock, Failure, Outcome};
 use atmos_ai::{Format, ListFilter, Role, SessionKey, Sessions, TranscriptQuery};
 use atmos_protocol as wire;
 use std::path::{Path, PathBuf};
@@ -69,35 +69,43 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
         ListFormat::Table => {
             // With a query, where each session matched.
             let snippets = listed.iter().any(|l| l.snippet.is_some());
+            let clock = Clock::new(args.utc);
+            let (created, updated) = match args.utc {
+                true => ("CREATED (UTC)", "UPDATED (UTC)"),
+                false => ("CREATED", "UPDATED"),
+            };
             let mut header = vec![
-                "NAME", "PROVIDER", "MODEL", "SKILL", "CREATED", "UPDATED", "MESSAGES",
+                "NAME", "PROVIDER", "MODEL", "SKILL", created, updated, "MESSAGES",
             ];
             if snippets {
                 header.push("MATCH");
             }
-            let mut text = output::table(
-                &header,
-                listed
-                    .iter()
-                    .map(|l| {
-                        let s = &l.session;
-                        // Borrowed where the session has the text already.
-                        let mut row: Vec<std::borrow::Cow<str>> = vec![
-                            s.name.as_str().into(),
-                            s.provider.as_str().into(),
-                            s.model.as_str().into(),
-                            s.skill.as_str().into(),
-                            when(s.created_at).into(),
-                            when(s.updated_at).into(),
-                            s.message_count.to_string().into(),
-                        ];
-                        if snippets {
-                            row.push(l.snippet.as_deref().unwrap_or("(name)").into());
-                        }
-                        row
-                    })
-                    .collect(),
-            );
+            let mut rows: Vec<Vec<std::borrow::Cow<str>>> = listed
+                .iter()
+                .map(|l| {
+                    let s = &l.session;
+                    // Borrowed where the session has the text already.
+                    let mut row: Vec<std::borrow::Cow<str>> = vec![
+                        s.name.as_str().into(),
+                        s.provider.as_str().into(),
+                        s.model.as_str().into(),
+                        s.skill.as_str().into(),
+                        clock.when(s.created_at).into(),
+                        clock.when(s.updated_at).into(),
+                        s.message_count.to_string().into(),
+                    ];
+                    if snippets {
+                        row.push(l.snippet.as_deref().unwrap_or("(name)").into());
+                    }
+                    row
+                })
+                .collect();
+            // On a narrow terminal, the least needed columns go first.
+            let header = match output::table_width().filter(|_| args.output.is_none()) {
+                Some(width) => output::fit_columns(&header, &mut rows, width, &[4, 3, 2, 7, 1, 5]),
+                None => header,
+            };
+            let mut text = output::table(&header, rows);
             if (listed.len() as u64) < total {
                 text.push_str(&format!("({} of {total} sessions shown)\n", listed.len()));
             }
@@ -144,6 +152,7 @@ fn show(config: Option<PathBuf>, args: ShowArgs) -> Outcome {
         return output::emit(&text, args.output.as_deref());
     }
     let messages = all_pages(&sessions, &key)?;
+    let clock = Clock::new(args.utc);
     let markers = sessions
         .project()
         .config
@@ -194,7 +203,11 @@ fn show(config: Option<PathBuf>, args: ShowArgs) -> Outcome {
                 } else {
                     format!(" [{}]", tags.join(", "))
                 };
-                out.push_str(&format!("── {who} · {}{tags}\n", when(m.created_at)));
+                out.push_str(&format!(
+                    "── {who} · {}{}{tags}\n",
+                    clock.when(m.created_at),
+                    clock.label()
+                ));
                 match (m.is_summary && markers, m.summary_range) {
                     (true, Some((a, b))) => out.push_str(&format!(
                         "[SUMMARY: Messages {a}-{b}]\n{}\n[/SUMMARY]\n\n",

@@ -512,8 +512,9 @@ fn the_picker_lists_filters_renames_deletes_and_switches() {
     h.shows("NAME");
     h.shows("charlie");
     h.shows(" anthropic ");
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    h.shows(&today);
+    // When each was last active, as a person says it.
+    h.shows("LAST ACTIVE");
+    h.shows("just now");
     // The current session is marked and selected.
     h.shows(&format!("● {first}"));
     // f cycles the provider filter.

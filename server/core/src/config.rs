@@ -428,7 +428,11 @@ fn found_kind(found: &str) -> String {
     match kind {
         "string" => "text".into(),
         "integer" | "floating" => format!("the number {}", found.split('`').nth(1).unwrap_or("")),
-        "boolean" => found.split('`').nth(1).unwrap_or("true or false").to_string(),
+        "boolean" => found
+            .split('`')
+            .nth(1)
+            .unwrap_or("true or false")
+            .to_string(),
         "sequence" => "a list".into(),
         "map" => "a mapping".into(),
         "unit" => "empty".into(),

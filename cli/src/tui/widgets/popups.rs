@@ -2,7 +2,7 @@
 //! the skill selector and the provider switcher.
 
 use super::{badge, centered};
-use crate::output::when;
+use crate::output::ago;
 use crate::tui::app::{
     App, Form, FormField, Picker, ProviderInfo, SESSIONS_OFF, Switcher, TextField,
 };
@@ -42,6 +42,14 @@ fn cell(name: &str, w: usize) -> String {
     }
     let pad = w.saturating_sub(s.width());
     s + &" ".repeat(pad)
+}
+
+/// `text` cut to `w - 1` columns and a space; nothing when `w` is 0.
+fn spaced(text: &str, w: usize) -> String {
+    match w {
+        0 => String::new(),
+        w => cell(text, w - 1) + " ",
+    }
 }
 
 /// A text field with a block cursor.
@@ -99,17 +107,23 @@ pub fn picker(frame: &mut Frame, app: &App, p: &Picker, area: Rect) {
             DIM,
         ));
     }
-    let name_w = (inner.width as usize).saturating_sub(48).clamp(12, 32);
+    // The model column only when there is room for it.
+    let model_w = if inner.width >= 90 { 20 } else { 0 };
+    let name_w = (inner.width as usize)
+        .saturating_sub(48 + model_w)
+        .clamp(12, 32);
     lines.push(Line::styled(
         format!(
-            "  {}  {:<14} {:<16} {:>8}",
+            "  {}  {:<14} {}{:<16} {:>8}",
             cell("NAME", name_w),
             "PROVIDER",
-            "CREATED",
+            spaced("MODEL", model_w),
+            "LAST ACTIVE",
             "MESSAGES"
         ),
         DIM,
     ));
+    let now = chrono::Utc::now();
     let visible = (inner.height as usize).saturating_sub(3).max(1);
     let offset = p.selected.saturating_sub(visible - 1);
     let current = app.session.as_ref().map(|s| s.id.as_str());
@@ -143,7 +157,8 @@ pub fn picker(frame: &mut Frame, app: &App, p: &Picker, area: Rect) {
         let pad = 15usize.saturating_sub(b.width());
         spans.push(b);
         spans.push(Span::raw(" ".repeat(pad)));
-        spans.push(Span::styled(format!("{:<16}", when(s.created_at)), DIM));
+        spans.push(Span::styled(spaced(&s.model, model_w), DIM));
+        spans.push(Span::styled(format!("{:<16}", ago(s.updated_at, now)), DIM));
         spans.push(Span::raw(format!(" {:>8}", s.message_count)));
         let mut line = Line::from(spans);
         if selected {
