@@ -86,25 +86,8 @@ impl Driver {
     /// What the app starts with, and the session `--session` names (created
     /// or resumed, switched to `--provider`/`--model`/`--skill`).
     pub fn start(&mut self, args: &TurnArgs) -> atmos_ai::Result<(Init, Option<Box<Loaded>>)> {
+        let (providers, skills) = self.catalog();
         let config = &self.project.config;
-        let providers = catalog::entries(config)
-            .into_iter()
-            .map(|e| ProviderInfo {
-                needs_key: e.needs_key(),
-                missing: e.credentials.err(),
-                name: e.name,
-                model: e.model,
-            })
-            .collect();
-        let skills = self
-            .skills
-            .iter()
-            .map(|s| SkillInfo {
-                name: s.name.clone(),
-                display_name: s.display_name.clone(),
-                description: s.description.clone(),
-            })
-            .collect();
         let entry = catalog::resolve(config, args.provider.as_deref())?;
         let skill = match &args.skill {
             Some(s) if self.skills.get(s).is_none() => {
@@ -187,6 +170,68 @@ impl Driver {
         Ok((init, loaded))
     }
 
+    /// The providers and skills the selectors offer.
+    fn catalog(&self) -> (Vec<ProviderInfo>, Vec<SkillInfo>) {
+        let providers = catalog::entries(&self.project.config)
+            .into_iter()
+            .map(|e| ProviderInfo {
+                needs_key: e.needs_key(),
+                missing: e.credentials.err(),
+                name: e.name,
+                model: e.model,
+            })
+            .collect();
+        let skills = self
+            .skills
+            .iter()
+            .map(|s| SkillInfo {
+                name: s.name.clone(),
+                display_name: s.display_name.clone(),
+                description: s.description.clone(),
+            })
+            .collect();
+        (providers, skills)
+    }
+
+    /// Re-reads atmos.yaml and the skills (the engine's store thread does
+    /// when they changed; without sessions, here) and reports the lists. A
+    /// broken edit keeps the last good settings and says why.
+    fn refresh_catalog(&mut self) -> Vec<Event> {
+        let fresh = match &self.engine {
+            Some(engine) => engine.call_blocking(|s| match s.config_problem() {
+                Some(problem) => Err(atmos_ai::Error::Internal {
+                    message: problem.to_string(),
+                }),
+                None => Ok((s.project().clone(), s.skills().clone())),
+            }),
+            None => self.project.config_path.clone().map_or_else(
+                || Ok((self.project.clone(), self.skills.clone())),
+                |path| {
+                    let project = Project::load(&atmos_ai::config::LoadOptions {
+                        explicit: Some(path),
+                        env_path: None,
+                        start_dir: self.project.root.clone(),
+                    })?;
+                    let skills = Skills::load(&project)?;
+                    Ok((project, skills))
+                },
+            ),
+        };
+        let mut events = Vec::new();
+        match fresh {
+            Ok((project, skills)) => {
+                self.project = project;
+                self.skills = skills;
+            }
+            Err(e) => events.push(Event::Notice(Entry::error(format!(
+                "atmos.yaml changed but cannot be used, so the previous settings stay: {e}"
+            )))),
+        }
+        let (providers, skills) = self.catalog();
+        events.push(Event::Catalog { providers, skills });
+        events
+    }
+
     /// Performs one effect; what it produced right away comes back as events.
     pub fn perform(&mut self, effect: Effect) -> Vec<Event> {
         match effect {
@@ -203,6 +248,7 @@ impl Driver {
                 }
                 vec![]
             }
+            Effect::RefreshCatalog => self.refresh_catalog(),
             Effect::ListSessions => match self.call(|s| s.list(&ListFilter::default())) {
                 Ok((listed, _)) => vec![Event::Listed(
                     listed.into_iter().map(|l| l.session).collect(),

@@ -358,24 +358,24 @@ const CONFIRM_DELETE: &[Binding] = &[
 
 const FORM: &[Binding] = &[
     Binding {
-        keys: &[Key::plain(Tab), DOWN],
+        keys: &[Key::plain(Tab)],
         action: Action::NextField,
         help: "next field",
     },
     Binding {
-        keys: &[Key::plain(BackTab), UP],
+        keys: &[Key::plain(BackTab)],
         action: Action::PrevField,
         help: "previous field",
     },
     Binding {
-        keys: &[Key::plain(Left)],
-        action: Action::Left,
-        help: "previous provider (provider field)",
+        keys: &[UP],
+        action: Action::Up,
+        help: "previous provider (on the list), else previous field",
     },
     Binding {
-        keys: &[Key::plain(Right)],
-        action: Action::Right,
-        help: "next provider; the model follows",
+        keys: &[DOWN],
+        action: Action::Down,
+        help: "next provider (the model follows), else next field",
     },
     Binding {
         keys: &[ENTER],

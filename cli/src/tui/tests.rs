@@ -140,6 +140,12 @@ impl Harness {
         });
     }
 
+    /// The terminal at another size, as a resize event brings it.
+    fn resize(&mut self, width: u16, height: u16) {
+        self.terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        self.send(Event::Resize(width, height));
+    }
+
     fn say(&mut self, text: &str) {
         self.typ(text);
         self.press(KeyCode::Enter);
@@ -442,14 +448,15 @@ fn the_create_form_offers_providers_and_shows_clashes_inline() {
     h.shows(&format!("needs {MISSING}"));
     h.typ("vpc-design");
     h.press(KeyCode::Tab);
-    h.press(KeyCode::Right);
+    // Down/Up choose the provider, as in the Ctrl+P switcher.
+    h.press(KeyCode::Down);
     // The model follows the provider.
     let super::app::Overlay::Form(f) = &h.app.overlay else {
         panic!("the form is open")
     };
     assert_eq!(h.providers_name(f.provider), "anthropic");
     assert!(f.model.text.starts_with("claude"), "{}", f.model.text);
-    h.press(KeyCode::Left);
+    h.press(KeyCode::Up);
     h.press(KeyCode::Tab);
     h.ctrl('u');
     h.typ("llama-custom");
@@ -536,6 +543,19 @@ fn the_picker_lists_filters_renames_deletes_and_switches() {
     h.shows("Enter keeps the new name · Esc cancels");
     h.ctrl('u');
     h.typ("zulu");
+    // The field shows where the cursor is: a reversed cell after "zulu".
+    h.screen();
+    let buffer = h.terminal.backend().buffer().clone();
+    let cursor = buffer
+        .content
+        .iter()
+        .position(|c| c.modifier.contains(ratatui::style::Modifier::REVERSED))
+        .expect("a cursor in the rename field");
+    let before: String = buffer.content[cursor - 4..cursor]
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert_eq!(before, "zulu");
     h.press(KeyCode::Esc);
     h.hides("zulu");
     h.shows(&picked);
@@ -903,6 +923,55 @@ fn screen_create_form() {
     h.ctrl('n');
     h.typ("vpc-design");
     snapshot(&mut h, "screen_create_form");
+}
+
+#[test]
+fn an_edited_atmos_yaml_shows_in_the_selectors_without_a_restart() {
+    for sessions in [true, false] {
+        let fake = FakeProvider::start();
+        let yaml = config(&fake, "");
+        let yaml = if sessions {
+            yaml
+        } else {
+            yaml.replace("    enabled: true\n", "    enabled: false\n")
+        };
+        let project = TestProject::new(&yaml);
+        let mut h = Harness::start(project, fake, no_args());
+        h.ctrl('a');
+        h.hides("Terraform plans");
+        h.press(KeyCode::Esc);
+        // A new skill and a new provider, added while the chat runs.
+        let edited = yaml
+            .replace(
+                "  skills:\n",
+                "  skills:\n    planner:\n      display_name: Planner\n      description: Reads Terraform plans\n      system_prompt: You read plans.\n",
+            )
+            .replace(
+                "  providers:\n",
+                "  providers:\n    lmstudio:\n      kind: openai\n      base_url: http://127.0.0.1:9/v1\n      model: qwen-local\n",
+            );
+        h.project.write_config(&edited);
+        h.ctrl('a');
+        h.shows("Reads Terraform plans");
+        h.press(KeyCode::Esc);
+        h.ctrl('p');
+        h.shows("qwen-local");
+        h.press(KeyCode::Esc);
+        // A broken edit keeps what worked and says so.
+        h.project.write_config("ai: [\n");
+        h.ctrl('a');
+        h.shows("cannot be used");
+        h.shows("Reads Terraform plans");
+    }
+}
+
+#[test]
+fn screen_create_form_at_80_columns() {
+    let mut h = Harness::new("");
+    h.resize(80, 24);
+    h.ctrl('n');
+    h.typ("vpc-design");
+    snapshot(&mut h, "screen_create_form_80");
 }
 
 #[test]

@@ -79,6 +79,9 @@ pub struct Sessions {
     orphans: crate::lease::Orphans,
     /// When atmos.yaml and the skills folder were last changed, as read.
     stamp: Stamp,
+    /// Why the last edit of atmos.yaml (or the skills) is not in force, until
+    /// an edit that works.
+    config_problem: Option<String>,
 }
 
 /// Modification times of atmos.yaml and of the skills folder.
@@ -115,6 +118,7 @@ impl Sessions {
             skills,
             store,
             orphans: Default::default(),
+            config_problem: None,
         })
     }
 
@@ -131,6 +135,12 @@ impl Sessions {
             return Ok(false);
         }
         self.stamp = now;
+        let reloaded = self.reload(path);
+        self.config_problem = reloaded.as_ref().err().map(ToString::to_string);
+        reloaded.map(|()| true)
+    }
+
+    fn reload(&mut self, path: std::path::PathBuf) -> Result<()> {
         let project = Project::load(&crate::config::LoadOptions {
             explicit: Some(path),
             env_path: None,
@@ -147,7 +157,14 @@ impl Sessions {
         }
         self.project = project;
         self.skills = skills;
-        Ok(true)
+        Ok(())
+    }
+
+    /// Why the settings in force are not those of atmos.yaml as it is now
+    /// (its last edit does not parse, or turns sessions off); `None` when
+    /// they are.
+    pub fn config_problem(&self) -> Option<&str> {
+        self.config_problem.as_deref()
     }
 
     pub fn project(&self) -> &Project {

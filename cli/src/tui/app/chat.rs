@@ -61,7 +61,11 @@ impl App {
                 self.clamp_scroll();
             }
             Action::PageDown => self.scroll = self.scroll.saturating_sub(self.page()),
-            Action::OpenForm => return self.open_form(),
+            Action::OpenForm => {
+                let mut effects = self.open_form();
+                effects.push(Effect::RefreshCatalog);
+                return effects;
+            }
             Action::OpenPicker => {
                 self.overlay = Overlay::Picker(Picker {
                     loading: true,
@@ -78,6 +82,7 @@ impl App {
                     .position(|s| s.name == self.skill)
                     .unwrap_or(0);
                 self.overlay = Overlay::Skills { selected };
+                return vec![Effect::RefreshCatalog];
             }
             Action::CopyReply => return self.copy(false),
             Action::CopyCode => return self.copy(true),
@@ -98,6 +103,7 @@ impl App {
                     on_model: false,
                     error: None,
                 });
+                return vec![Effect::RefreshCatalog];
             }
             Action::Help => self.help = true,
             Action::HelpIfEmpty => {

@@ -65,6 +65,15 @@ impl App {
                 (f.provider + providers_len - 1) % providers_len
             };
         };
+        // Up/Down choose on the provider list (as in the Ctrl+P switcher)
+        // and move between fields elsewhere.
+        let action = match (action, f.focus) {
+            (Some(Action::Up), FormField::Provider) => Some(Action::Left),
+            (Some(Action::Down), FormField::Provider) => Some(Action::Right),
+            (Some(Action::Up), _) => Some(Action::PrevField),
+            (Some(Action::Down), _) => Some(Action::NextField),
+            (a, _) => a,
+        };
         match action {
             Some(Action::NextField) => {
                 f.focus = match f.focus {

@@ -114,6 +114,12 @@ pub enum Event {
     Deleted(Result<Session, Failure>),
     /// Skill, provider or model changed.
     Updated(Result<(Session, u64), Failure>),
+    /// The providers and skills as atmos.yaml and the skills folder say now
+    /// (re-read when a selector opens, so an edit shows without a restart).
+    Catalog {
+        providers: Vec<ProviderInfo>,
+        skills: Vec<SkillInfo>,
+    },
 }
 
 /// What went wrong in an effect, typed so that a screen can react to what it
@@ -206,6 +212,8 @@ pub enum Effect {
     },
     /// Take (true) or release (false) the mouse.
     MouseCapture(bool),
+    /// Re-read the providers and skills (a selector is opening).
+    RefreshCatalog,
     Quit,
 }
 
@@ -368,6 +376,10 @@ impl App {
             Event::Terminate => self.quit(),
             Event::Loaded(loaded) => {
                 self.show(*loaded);
+                vec![]
+            }
+            Event::Catalog { providers, skills } => {
+                self.catalog(providers, skills);
                 vec![]
             }
             Event::Listed(sessions) => {

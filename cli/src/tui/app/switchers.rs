@@ -105,3 +105,34 @@ impl App {
         vec![]
     }
 }
+
+impl App {
+    /// Takes the providers and skills as they are now, keeping what each
+    /// open selector points at (by name) when it is still there.
+    pub(super) fn catalog(&mut self, providers: Vec<ProviderInfo>, skills: Vec<SkillInfo>) {
+        let name_at = |list: &[ProviderInfo], i: usize| list.get(i).map(|p| p.name.clone());
+        let find = |list: &[ProviderInfo], name: Option<String>| {
+            name.and_then(|n| list.iter().position(|p| p.name == n))
+                .unwrap_or(0)
+        };
+        match &mut self.overlay {
+            Overlay::Form(f) => {
+                let name = name_at(&self.providers, f.provider);
+                f.provider = find(&providers, name);
+            }
+            Overlay::Providers(s) => {
+                let name = name_at(&self.providers, s.provider);
+                s.provider = find(&providers, name);
+            }
+            Overlay::Skills { selected } => {
+                let name = self.skills.get(*selected).map(|s| s.name.clone());
+                *selected = name
+                    .and_then(|n| skills.iter().position(|s| s.name == n))
+                    .unwrap_or(0);
+            }
+            _ => {}
+        }
+        self.providers = providers;
+        self.skills = skills;
+    }
+}

@@ -396,12 +396,15 @@ fn cases() -> Vec<Case> {
                     ))),
                 ],
             ),
-            effects: vec![Effect::Create {
-                name: Some("vpc design".into()),
-                provider: "ollama".into(),
-                model: "llama3.3".into(),
-                skill: "general".into(),
-            }],
+            effects: vec![
+                Effect::RefreshCatalog,
+                Effect::Create {
+                    name: Some("vpc design".into()),
+                    provider: "ollama".into(),
+                    model: "llama3.3".into(),
+                    skill: "general".into(),
+                },
+            ],
             then: |a| match &a.overlay {
                 Overlay::Form(f) => f.focus == FormField::Name && !f.busy && f.error.is_some(),
                 _ => false,
@@ -412,10 +415,13 @@ fn cases() -> Vec<Case> {
             sessions_enabled: true,
             setup: in_session,
             events: vec![ctrl('a'), key(KeyCode::Down), key(KeyCode::Enter)],
-            effects: vec![Effect::SetSkill {
-                id: "s1".into(),
-                skill: "security".into(),
-            }],
+            effects: vec![
+                Effect::RefreshCatalog,
+                Effect::SetSkill {
+                    id: "s1".into(),
+                    skill: "security".into(),
+                },
+            ],
             then: |_| true,
         },
         Case {
@@ -423,11 +429,14 @@ fn cases() -> Vec<Case> {
             sessions_enabled: true,
             setup: in_session,
             events: vec![ctrl('p'), key(KeyCode::Down), key(KeyCode::Enter)],
-            effects: vec![Effect::SetProvider {
-                id: "s1".into(),
-                provider: "anthropic".into(),
-                model: "claude-sonnet-4-5".into(),
-            }],
+            effects: vec![
+                Effect::RefreshCatalog,
+                Effect::SetProvider {
+                    id: "s1".into(),
+                    provider: "anthropic".into(),
+                    model: "claude-sonnet-4-5".into(),
+                },
+            ],
             then: |_| true,
         },
         Case {
@@ -440,11 +449,14 @@ fn cases() -> Vec<Case> {
                 key(KeyCode::Enter),
                 Event::Updated(Err(Failure::new(FailureKind::Busy, "session s1 is busy"))),
             ],
-            effects: vec![Effect::SetProvider {
-                id: "s1".into(),
-                provider: "anthropic".into(),
-                model: "claude-sonnet-4-5".into(),
-            }],
+            effects: vec![
+                Effect::RefreshCatalog,
+                Effect::SetProvider {
+                    id: "s1".into(),
+                    provider: "anthropic".into(),
+                    model: "claude-sonnet-4-5".into(),
+                },
+            ],
             then: |a| match &a.overlay {
                 Overlay::Providers(s) => s.error.as_deref() == Some("session s1 is busy"),
                 _ => false,

@@ -81,7 +81,8 @@ fn columns(app: &App, inner: Rect) -> Vec<(Rect, Vec<Line<'static>>)> {
 /// How far the help can scroll in a terminal of `app.size`: the app keeps
 /// `help_scroll` within it.
 pub fn max_scroll(app: &App) -> u16 {
-    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    // Drawn where the transcript is (see `widgets::draw`).
+    let [area, ..] = super::chat_layout(app, Rect::new(0, 0, app.size.0, app.size.1));
     let inner = text_area(area);
     let longest = columns(app, inner)
         .iter()

@@ -29,15 +29,17 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     input::draw(frame, app, input);
     status::draw(frame, app, status);
+    // Overlays take the transcript's place: the input box and the status
+    // bar stay whole beneath them (no stray corners beside a popup).
     match &app.overlay {
         Overlay::None => {}
-        Overlay::Picker(p) => popups::picker(frame, app, p, area),
-        Overlay::Form(f) => popups::form(frame, app, f, area),
-        Overlay::Skills { selected } => popups::skills(frame, app, *selected, area),
-        Overlay::Providers(s) => popups::switcher(frame, app, s, area),
+        Overlay::Picker(p) => popups::picker(frame, app, p, body),
+        Overlay::Form(f) => popups::form(frame, app, f, body),
+        Overlay::Skills { selected } => popups::skills(frame, app, *selected, body),
+        Overlay::Providers(s) => popups::switcher(frame, app, s, body),
     }
     if app.help {
-        help::draw(frame, app, area);
+        help::draw(frame, app, body);
     }
 }
 

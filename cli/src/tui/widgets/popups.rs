@@ -44,6 +44,17 @@ fn cell(name: &str, w: usize) -> String {
     s + &" ".repeat(pad)
 }
 
+/// `text` in at most `w` columns, padded to `w`; an ellipsis marks a cut.
+fn cut(text: &str, w: usize) -> String {
+    if text.width() <= w {
+        return cell(text, w);
+    }
+    cell(
+        &(cell(text, w.saturating_sub(1)).trim_end().to_string() + "…"),
+        w,
+    )
+}
+
 /// `text` cut to `w - 1` columns and a space; nothing when `w` is 0.
 fn spaced(text: &str, w: usize) -> String {
     match w {
@@ -142,9 +153,10 @@ pub fn picker(frame: &mut Frame, app: &App, p: &Picker, area: Rect) {
                 let mut f = field_spans(field, true);
                 let used: usize = f.iter().map(Span::width).sum();
                 f.push(Span::raw(" ".repeat(name_w.saturating_sub(used))));
+                // Patched, not replaced: the cursor keeps its reversed cell.
                 spans.extend(
                     f.into_iter()
-                        .map(|s| s.style(Style::new().fg(Color::Yellow))),
+                        .map(|s| s.patch_style(Style::new().fg(Color::Yellow))),
                 );
             }
             _ => spans.push(Span::styled(
@@ -191,22 +203,27 @@ fn provider_lines(
     providers: &[ProviderInfo],
     selected: usize,
     focused: bool,
+    width: u16,
 ) -> Vec<Line<'static>> {
     let w = providers.iter().map(|p| p.name.width()).max().unwrap_or(8) + 2;
+    // The model and the credentials share what is left of the line.
+    let rest = (width as usize).saturating_sub(4 + w);
+    let model_w = (rest / 2).clamp(8, 30);
+    let state_w = rest.saturating_sub(model_w + 1);
     providers
         .iter()
         .enumerate()
         .map(|(i, p)| {
             let sel = i == selected;
             let state = match &p.missing {
-                None if !p.needs_key => Span::styled("no key needed", DIM),
-                None => Span::styled("✓ ready", Style::new().fg(Color::Green)),
-                Some(var) => Span::styled(format!("needs {var}"), DIM),
+                None if !p.needs_key => Span::styled(cut("no key needed", state_w), DIM),
+                None => Span::styled(cut("✓ ready", state_w), Style::new().fg(Color::Green)),
+                Some(var) => Span::styled(cut(&format!("needs {var}"), state_w), DIM),
             };
             let mut line = Line::from(vec![
                 Span::raw(if sel { "  ▸ " } else { "    " }),
                 Span::raw(cell(&p.name, w)),
-                Span::styled(cell(&p.model, 30) + " ", DIM),
+                Span::styled(cut(&p.model, model_w) + " ", DIM),
                 state,
             ]);
             if sel && focused {
@@ -233,7 +250,7 @@ pub fn form(frame: &mut Frame, app: &App, f: &Form, area: Rect) {
         frame,
         area,
         "New session",
-        "Tab next field · ←/→ provider · Enter create · Esc back",
+        "Tab next field · ↑/↓ provider · Enter create · Esc back",
     );
     let mut lines = vec![Line::from(
         [
@@ -250,12 +267,13 @@ pub fn form(frame: &mut Frame, app: &App, f: &Form, area: Rect) {
     lines.push(Line::default());
     lines.push(Line::from(vec![
         label("Provider", f.focus == FormField::Provider),
-        Span::styled("(←/→ to choose; ✓ has credentials)", DIM),
+        Span::styled("(↑/↓ to choose; ✓ has credentials)", DIM),
     ]));
     lines.extend(provider_lines(
         &app.providers,
         f.provider,
         f.focus == FormField::Provider,
+        inner.width,
     ));
     lines.push(Line::default());
     lines.push(Line::from(
@@ -321,7 +339,12 @@ pub fn switcher(frame: &mut Frame, app: &App, s: &Switcher, area: Rect) {
         "The conversation so far is kept and sent to the new model.",
         DIM,
     )];
-    lines.extend(provider_lines(&app.providers, s.provider, !s.on_model));
+    lines.extend(provider_lines(
+        &app.providers,
+        s.provider,
+        !s.on_model,
+        inner.width,
+    ));
     lines.push(Line::default());
     lines.push(Line::from(
         [
