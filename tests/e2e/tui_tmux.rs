@@ -32,6 +32,12 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The screen with its colours and attributes as escape sequences.
+    fn screen_with_colours(&self) -> String {
+        let out = self.cmd(&["capture-pane", "-p", "-e", "-t", "tui"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Polls the screen until `text` shows.
     #[track_caller]
     fn wait_for(&self, text: &str) -> String {
@@ -214,6 +220,16 @@ fn chat_in_tmux_streams_renames_switches_and_restores_the_terminal() {
     assert!(screen.contains("A VPC for production"), "{screen}");
     assert!(screen.contains("• a public subnet"), "{screen}");
     assert!(screen.contains("│ components:"), "{screen}");
+    // The yaml block is highlighted: its key and its value in different
+    // colours of the terminal's palette.
+    let coloured = tmux.screen_with_colours();
+    let line = coloured
+        .lines()
+        .find(|l| l.contains("ipv4_primary_cidr_block"))
+        .expect("the code line");
+    let code = &line[line.find("ipv4").unwrap() - 12..];
+    let colours = code.matches("\x1b[3").count() + code.matches("\x1b[9").count();
+    assert!(colours >= 2, "{line:?}");
     let screen = tmux.wait_for("· 2 msgs");
     if std::env::var_os("ATMOS_UPDATE_TUI_CAPTURE").is_some() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/tui-capture.txt");

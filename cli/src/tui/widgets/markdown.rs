@@ -371,7 +371,8 @@ impl Renderer {
         }
     }
 
-    /// A code block in a frame, its lines cut (not wrapped) at the width.
+    /// A code block in a frame, coloured by its language, long lines
+    /// wrapped.
     fn end_code(&mut self) {
         let Some((lang, code)) = self.code.take() else {
             return;
@@ -391,21 +392,38 @@ impl Renderer {
             ),
             Span::styled(top_rule, FRAME),
         ]));
-        for l in code.trim_end_matches('\n').split('\n') {
-            let l = l.replace('\t', "    ");
-            // A long line goes on in the next rows (marked ↪), never cut.
-            let mut row = String::new();
+        let source: Vec<String> = code
+            .trim_end_matches('\n')
+            .split('\n')
+            .map(|l| l.replace('\t', "    "))
+            .collect();
+        let lines: Vec<&str> = source.iter().map(String::as_str).collect();
+        let styled = super::highlight::highlight(&lang, &lines)
+            .unwrap_or_else(|| lines.iter().map(|l| vec![(CODE, l.to_string())]).collect());
+        for pieces in styled {
+            // A long line goes on in the next rows (marked ↪), never cut;
+            // each piece keeps its colour across the break.
+            let mut row: Vec<Span<'static>> = Vec::new();
             let mut w = 0;
             let mut first = true;
-            for c in l.chars() {
-                let cw = c.width().unwrap_or(0);
-                if w + cw > inner && !row.is_empty() {
-                    self.push_code_row(&indent, first, std::mem::take(&mut row));
-                    first = false;
-                    w = 0;
+            for (style, text) in pieces {
+                let mut piece = String::new();
+                for c in text.chars() {
+                    let cw = c.width().unwrap_or(0);
+                    if w + cw > inner && w > 0 {
+                        if !piece.is_empty() {
+                            row.push(Span::styled(std::mem::take(&mut piece), style));
+                        }
+                        self.push_code_row(&indent, first, std::mem::take(&mut row));
+                        first = false;
+                        w = 0;
+                    }
+                    piece.push(c);
+                    w += cw;
                 }
-                row.push(c);
-                w += cw;
+                if !piece.is_empty() {
+                    row.push(Span::styled(piece, style));
+                }
             }
             self.push_code_row(&indent, first, row);
         }
@@ -413,12 +431,11 @@ impl Renderer {
         self.blank();
     }
 
-    fn push_code_row(&mut self, indent: &str, first: bool, text: String) {
+    fn push_code_row(&mut self, indent: &str, first: bool, text: Vec<Span<'static>>) {
         let bar = if first { "│ " } else { "↪ " };
-        self.out.push(Line::from(vec![
-            Span::styled(format!("{indent}{bar}"), FRAME),
-            Span::styled(text, CODE),
-        ]));
+        let mut spans = vec![Span::styled(format!("{indent}{bar}"), FRAME)];
+        spans.extend(text);
+        self.out.push(Line::from(spans));
     }
 
     /// A table as aligned columns: the header in bold over a rule, cells

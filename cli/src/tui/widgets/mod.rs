@@ -3,6 +3,7 @@
 //! last known terminal size, the same way `App` does to clamp scrolling.
 
 pub mod help;
+pub mod highlight;
 pub mod input;
 pub mod markdown;
 pub mod popups;
