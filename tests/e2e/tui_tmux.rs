@@ -125,6 +125,11 @@ fn start(project: &TestProject, name: &str) -> Tmux {
 
 /// `atmos ARGS` (a shell word list) in a new tmux server, as [`start`].
 fn start_command(project: &TestProject, name: &str, args: &str) -> Tmux {
+    start_with_env(project, name, args, &[])
+}
+
+/// [`start_command`] with more environment variables.
+fn start_with_env(project: &TestProject, name: &str, args: &str, env: &[(&str, &str)]) -> Tmux {
     let tmux = Tmux {
         socket: format!("atmos-tui-test-{}-{name}", std::process::id()),
     };
@@ -141,7 +146,8 @@ fn start_command(project: &TestProject, name: &str, args: &str) -> Tmux {
     }
     start
         .env("HOME", project.root())
-        .env("TERM", "xterm-256color");
+        .env("TERM", "xterm-256color")
+        .envs(env.iter().copied());
     assert!(start.status().expect("start tmux").success());
     tmux
 }
@@ -394,4 +400,41 @@ fn on_a_terminal_exec_says_it_reads_the_prompt_and_clean_asks_first() {
         .ok()
         .to_string();
     assert!(listed.contains("keep-me"), "{listed}");
+}
+
+#[test]
+fn ctrl_g_writes_the_message_in_the_editor_and_the_chat_comes_back() {
+    if !tmux_available() {
+        return;
+    }
+    let fake = FakeProvider::start();
+    let project = project_for(&fake);
+    // An "editor" that adds a line to the draft it is given, as a person would.
+    let editor = project.root().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nprintf ' plus a second line\\nfrom the editor\\n' >> \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let visual = editor.display().to_string();
+    let tmux = start_with_env(&project, "compose", "ai chat", &[("VISUAL", &visual)]);
+    tmux.wait_for("new session");
+    tmux.text("my draft");
+    tmux.keys(&["C-g"]);
+    // Back in the chat, with the editor's text as the draft.
+    tmux.wait_for("from the editor");
+    assert_eq!(tmux.alternate_on(), "1", "the chat's screen is back");
+    let screen = tmux.screen();
+    assert!(screen.contains("my draft plus a second line"), "{screen}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("echo: my draft plus a second line");
+    let sent = fake.requests().pop().unwrap();
+    assert!(
+        sent.body
+            .to_string()
+            .contains("my draft plus a second line\\nfrom the editor"),
+        "{}",
+        sent.body
+    );
 }

@@ -41,6 +41,9 @@ pub struct Driver {
     /// model sees it as it would a session's history, and it is gone when
     /// the chat ends.
     memory: Vec<(Role, String)>,
+    /// A draft to hand to the editor (Ctrl+G): the event loop, which owns
+    /// the terminal, takes it.
+    compose: Option<String>,
 }
 
 /// What the driver keeps of the running turn to convert its events.
@@ -80,6 +83,7 @@ impl Driver {
             running: None,
             on_terminal: false,
             memory: Vec::new(),
+            compose: None,
         })
     }
 
@@ -170,6 +174,11 @@ impl Driver {
         Ok((init, loaded))
     }
 
+    /// The draft Ctrl+G asked to edit, if any (taken once).
+    pub fn take_compose(&mut self) -> Option<String> {
+        self.compose.take()
+    }
+
     /// The providers and skills the selectors offer.
     fn catalog(&self) -> (Vec<ProviderInfo>, Vec<SkillInfo>) {
         let providers = catalog::entries(&self.project.config)
@@ -249,6 +258,10 @@ impl Driver {
                 vec![]
             }
             Effect::RefreshCatalog => self.refresh_catalog(),
+            Effect::Compose { draft } => {
+                self.compose = Some(draft);
+                vec![]
+            }
             Effect::ListSessions => match self.call(|s| s.list(&ListFilter::default())) {
                 Ok((listed, _)) => vec![Event::Listed(
                     listed.into_iter().map(|l| l.session).collect(),

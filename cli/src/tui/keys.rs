@@ -30,6 +30,8 @@ pub enum Action {
     CopyCode,
     /// Release (or take back) the mouse, for the terminal's own selection.
     ToggleMouse,
+    /// Ctrl+G: write the message in `$VISUAL` / `$EDITOR`.
+    Compose,
     /// `?`: help, but only when the chat input is empty (else it is typed).
     HelpIfEmpty,
     Help,
@@ -264,6 +266,11 @@ const CHAT: &[Binding] = &[
         keys: &[Key::ctrl('o')],
         action: Action::CopyCode,
         help: "copy the last code block",
+    },
+    Binding {
+        keys: &[Key::ctrl('g')],
+        action: Action::Compose,
+        help: "write the message in $VISUAL or $EDITOR (the draft goes along)",
     },
     Binding {
         keys: &[F2],

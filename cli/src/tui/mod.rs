@@ -5,12 +5,14 @@
 //! - `driver.rs`: performs effects against the core; replies and summaries
 //!   run in tokio tasks and report back through a channel;
 //! - `widgets/`: drawing, a pure function of `&App`;
+//! - `editor.rs`: Ctrl+G, the draft written in `$VISUAL`/`$EDITOR`;
 //! - here: terminal setup and restore (on exit, panic and SIGTERM/SIGINT/
 //!   SIGHUP) and the event loop, which selects over terminal input, the
 //!   background channel, signals and a spinner tick.
 
 pub mod app;
 pub mod driver;
+mod editor;
 pub mod keys;
 pub mod widgets;
 
@@ -135,26 +137,52 @@ where
         if dispatch(app, driver, events) {
             return Ok(());
         }
+        // Ctrl+G: the editor gets the terminal. Input is not read meanwhile
+        // (the stream is dropped, which stops crossterm's reader), and the
+        // screen is set up again afterwards.
+        if let Some(draft) = driver.take_compose() {
+            drop(input);
+            restore();
+            let composed = editor::edit(&draft);
+            enter(app.mouse_released)?;
+            // Redraw every cell: a blank frame first, so that the next one
+            // differs everywhere (`Terminal::clear` would ask the terminal
+            // for the cursor position, which needs the input stream).
+            crossterm::execute!(
+                std::io::stdout(),
+                crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+            )?;
+            terminal.draw(|_| {})?;
+            input = EventStream::new();
+            if dispatch(app, driver, vec![Event::Composed(composed)]) {
+                return Ok(());
+            }
+        }
     }
 }
 
 fn setup() -> std::io::Result<Terminal<CrosstermBackend<Stdout>>> {
     install_panic_hook();
+    enter(false)?;
+    Terminal::new(CrosstermBackend::new(std::io::stdout()))
+}
+
+/// Raw mode, the alternate screen, bracketed paste and (unless the user
+/// released it with F2) the mouse.
+fn enter(mouse_released: bool) -> std::io::Result<()> {
     crossterm::terminal::enable_raw_mode()?;
     let mut out = std::io::stdout();
-    crossterm::execute!(
-        out,
-        EnterAlternateScreen,
-        EnableMouseCapture,
-        EnableBracketedPaste
-    )?;
+    crossterm::execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
+    if !mouse_released {
+        crossterm::execute!(out, EnableMouseCapture)?;
+    }
     // Shift+Enter and other modified keys, where the terminal speaks the
     // kitty keyboard protocol; others ignore the request.
     let _ = crossterm::execute!(
         out,
         PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
     );
-    Terminal::new(CrosstermBackend::new(out))
+    Ok(())
 }
 
 /// Puts the terminal back as it was. Safe to call more than once.

@@ -84,6 +84,11 @@ impl App {
                 self.overlay = Overlay::Skills { selected };
                 return vec![Effect::RefreshCatalog];
             }
+            Action::Compose => {
+                return vec![Effect::Compose {
+                    draft: self.input.text.clone(),
+                }];
+            }
             Action::CopyReply => return self.copy(false),
             Action::CopyCode => return self.copy(true),
             Action::ToggleMouse => {

@@ -114,6 +114,9 @@ pub enum Event {
     Deleted(Result<Session, Failure>),
     /// Skill, provider or model changed.
     Updated(Result<(Session, u64), Failure>),
+    /// What the editor Ctrl+G opened left in its file (the new draft), or
+    /// why there is none (the draft is then unchanged).
+    Composed(Result<String, String>),
     /// The providers and skills as atmos.yaml and the skills folder say now
     /// (re-read when a selector opens, so an edit shows without a restart).
     Catalog {
@@ -214,6 +217,10 @@ pub enum Effect {
     MouseCapture(bool),
     /// Re-read the providers and skills (a selector is opening).
     RefreshCatalog,
+    /// Hand the terminal to `$VISUAL` / `$EDITOR` with the draft.
+    Compose {
+        draft: String,
+    },
     Quit,
 }
 
@@ -376,6 +383,17 @@ impl App {
             Event::Terminate => self.quit(),
             Event::Loaded(loaded) => {
                 self.show(*loaded);
+                vec![]
+            }
+            Event::Composed(Ok(text)) => {
+                // Editors end a file with a newline; a message does not.
+                let text = text.strip_suffix('\n').unwrap_or(&text);
+                self.input.set(text.strip_suffix('\r').unwrap_or(text));
+                vec![]
+            }
+            Event::Composed(Err(why)) => {
+                self.transcript
+                    .push(Entry::error(format!("{why}; the draft is unchanged")));
                 vec![]
             }
             Event::Catalog { providers, skills } => {

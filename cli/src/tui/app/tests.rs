@@ -411,6 +411,44 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "Ctrl+G hands the draft to the editor and takes back what it wrote",
+            sessions_enabled: true,
+            setup: nothing,
+            events: with(
+                typed("draft"),
+                [
+                    ctrl('g'),
+                    Event::Composed(Ok("draft, finished in the editor\n".into())),
+                ],
+            ),
+            effects: vec![Effect::Compose {
+                draft: "draft".into(),
+            }],
+            then: |a| a.input.text == "draft, finished in the editor",
+        },
+        Case {
+            name: "an editor that fails leaves the draft and says why",
+            sessions_enabled: true,
+            setup: nothing,
+            events: with(
+                typed("draft"),
+                [
+                    ctrl('g'),
+                    Event::Composed(Err("the editor 'vim' exited with status 1".into())),
+                ],
+            ),
+            effects: vec![Effect::Compose {
+                draft: "draft".into(),
+            }],
+            then: |a| {
+                a.input.text == "draft"
+                    && a.transcript.last().is_some_and(|e| {
+                        e.text
+                            .contains("exited with status 1; the draft is unchanged")
+                    })
+            },
+        },
+        Case {
             name: "Ctrl+A picks another skill for the session",
             sessions_enabled: true,
             setup: in_session,
