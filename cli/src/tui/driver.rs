@@ -63,6 +63,11 @@ struct Running {
     compacting: Option<usize>,
 }
 
+/// The most sessions a picker search shows.
+const SEARCH_LIMIT: u32 = 200;
+/// How many of a session's newest messages the picker's preview reads.
+const PREVIEW_MESSAGES: u32 = 6;
+
 /// The transcript page size used to read a whole transcript.
 const PAGE: u32 = 1000;
 
@@ -271,6 +276,59 @@ impl Driver {
                     notice(Entry::error(e.to_string())),
                 ],
             },
+            Effect::SearchSessions { query } => {
+                let filter = ListFilter {
+                    query: Some(query.clone()),
+                    limit: Some(SEARCH_LIMIT),
+                    ..ListFilter::default()
+                };
+                match self.call(move |s| s.list(&filter)) {
+                    Ok((listed, _)) => vec![Event::Searched {
+                        query,
+                        matches: listed.into_iter().map(|l| (l.session, l.snippet)).collect(),
+                    }],
+                    Err(e) => vec![notice(Entry::error(e.to_string()))],
+                }
+            }
+            Effect::Preview { id } => {
+                let key = SessionKey::Id(id.clone());
+                let read = self.call(move |s| {
+                    s.messages(
+                        &key,
+                        &TranscriptQuery {
+                            before: None,
+                            limit: PREVIEW_MESSAGES,
+                            include_archived: false,
+                            include_summaries: true,
+                        },
+                    )
+                });
+                match read {
+                    Ok((_, page)) => vec![Event::Previewed {
+                        id,
+                        messages: page
+                            .messages
+                            .into_iter()
+                            .map(|m| {
+                                let kind = match (m.role, m.is_summary) {
+                                    (_, true) => EntryKind::Summary,
+                                    (Role::User, _) => EntryKind::User,
+                                    _ => EntryKind::Assistant {
+                                        interrupted: m.interrupted,
+                                    },
+                                };
+                                (kind, m.content)
+                            })
+                            .collect(),
+                    }],
+                    // A preview is a nicety: a session deleted meanwhile
+                    // shows none, the picker says the rest.
+                    Err(_) => vec![Event::Previewed {
+                        id,
+                        messages: Vec::new(),
+                    }],
+                }
+            }
             Effect::Switch { id } => match self.load(&SessionKey::Id(id)) {
                 Ok(l) => vec![Event::Loaded(Box::new(l))],
                 Err(e) => vec![notice(Entry::error(e.to_string()))],

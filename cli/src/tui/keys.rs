@@ -30,6 +30,8 @@ pub enum Action {
     CopyCode,
     /// Release (or take back) the mouse, for the terminal's own selection.
     ToggleMouse,
+    /// `/` in the picker: search names and message text.
+    Search,
     /// Ctrl+G: write the message in `$VISUAL` / `$EDITOR`.
     Compose,
     /// `?`: help, but only when the chat input is empty (else it is typed).
@@ -143,6 +145,7 @@ pub struct Binding {
 pub enum Mode {
     Chat,
     Picker,
+    Searching,
     Renaming,
     ConfirmDelete,
     Form,
@@ -156,6 +159,7 @@ impl Mode {
         match self {
             Mode::Chat => "Chat",
             Mode::Picker => "Session picker (Ctrl+L)",
+            Mode::Searching => "Searching in the picker (/)",
             Mode::Renaming => "Renaming in the picker",
             Mode::ConfirmDelete => "Confirming a delete",
             Mode::Form => "New session form (Ctrl+N)",
@@ -166,9 +170,10 @@ impl Mode {
     }
 
     /// The screens the help overlay lists, in order.
-    pub const ALL: [Mode; 7] = [
+    pub const ALL: [Mode; 8] = [
         Mode::Chat,
         Mode::Picker,
+        Mode::Searching,
         Mode::Renaming,
         Mode::ConfirmDelete,
         Mode::Form,
@@ -326,6 +331,11 @@ const PICKER: &[Binding] = &[
         help: "cycle the provider filter",
     },
     Binding {
+        keys: &[Key::ch('/')],
+        action: Action::Search,
+        help: "search names and message text",
+    },
+    Binding {
         keys: &[ESC, Key::ch('q')],
         action: Action::Back,
         help: "back to the chat",
@@ -334,6 +344,29 @@ const PICKER: &[Binding] = &[
         keys: &[F1, Key::ch('?')],
         action: Action::Help,
         help: "this help",
+    },
+];
+
+const SEARCHING: &[Binding] = &[
+    Binding {
+        keys: &[UP],
+        action: Action::Up,
+        help: "previous match",
+    },
+    Binding {
+        keys: &[DOWN],
+        action: Action::Down,
+        help: "next match",
+    },
+    Binding {
+        keys: &[ENTER],
+        action: Action::Select,
+        help: "switch to the session",
+    },
+    Binding {
+        keys: &[ESC],
+        action: Action::Back,
+        help: "leave the search (all sessions again)",
     },
 ];
 
@@ -495,6 +528,7 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
     match mode {
         Mode::Chat => CHAT,
         Mode::Picker => PICKER,
+        Mode::Searching => SEARCHING,
         Mode::Renaming => RENAMING,
         Mode::ConfirmDelete => CONFIRM_DELETE,
         Mode::Form => FORM,
@@ -587,6 +621,6 @@ mod tests {
     #[test]
     fn labels_read_like_the_docs() {
         assert_eq!(labels(&CHAT[1]), "Ctrl+J / Alt+Enter / Shift+Enter");
-        assert_eq!(labels(&PICKER[7]), "Esc / q");
+        assert_eq!(labels(&PICKER[8]), "Esc / q");
     }
 }

@@ -966,6 +966,42 @@ fn an_edited_atmos_yaml_shows_in_the_selectors_without_a_restart() {
 }
 
 #[test]
+fn the_picker_searches_names_and_message_text_and_previews_the_selection() {
+    let mut h = seeded();
+    h.resize(140, 36);
+    h.say("the staging VPC uses 10.20.0.0/16 and peers with shared services");
+    let current = h.session_name();
+    h.ctrl('l');
+    // Wide enough: a preview of the selected (current) session.
+    h.shows("Preview");
+    h.shows("10.20.0.0/16 and peers");
+    h.typ("/");
+    h.shows("a name, or words from a message");
+    h.typ("10.20");
+    // Found by its message text, with the words that matched.
+    h.shows(&current);
+    h.hides("charlie");
+    h.shows("staging VPC uses");
+    snapshot(&mut h, "screen_picker_search");
+    // By name too; Esc leaves the search, and all are back.
+    h.ctrl('u');
+    h.typ("brav");
+    h.shows("bravo");
+    h.shows("(its name)");
+    h.hides("charlie");
+    h.press(KeyCode::Esc);
+    h.shows("charlie");
+    h.shows("bravo");
+    // Enter on a match switches to it.
+    h.typ("/");
+    h.typ("charl");
+    h.shows("charlie");
+    h.press(KeyCode::Enter);
+    h.hides("Sessions ·");
+    assert_eq!(h.session_name(), "charlie");
+}
+
+#[test]
 fn screen_create_form_at_80_columns() {
     let mut h = Harness::new("");
     h.resize(80, 24);

@@ -23,7 +23,7 @@ mod text_field;
 
 pub use entry::{Entry, EntryKind};
 pub use form::{Form, FormField};
-pub use picker::Picker;
+pub use picker::{PREVIEW_MIN_WIDTH, Picker};
 pub use switchers::Switcher;
 pub use text_field::TextField;
 
@@ -89,6 +89,16 @@ pub enum Event {
     Loaded(Box<Loaded>),
     /// The picker's rows, most recently used first.
     Listed(Vec<Session>),
+    /// The sessions matching a picker search, with where each matched.
+    Searched {
+        query: String,
+        matches: Vec<(Session, Option<String>)>,
+    },
+    /// The newest messages of a session, for the picker's preview.
+    Previewed {
+        id: String,
+        messages: Vec<(EntryKind, String)>,
+    },
     /// The turn could not start (nothing was sent); the message is given back.
     SendFailed {
         text: String,
@@ -183,6 +193,14 @@ pub enum Effect {
     },
     Cancel,
     ListSessions,
+    /// Find the sessions whose name or messages contain `query`.
+    SearchSessions {
+        query: String,
+    },
+    /// Read the newest messages of session `id` for the picker's preview.
+    Preview {
+        id: String,
+    },
     Switch {
         id: String,
     },
@@ -320,6 +338,7 @@ impl App {
         match &self.overlay {
             Overlay::None => Mode::Chat,
             Overlay::Picker(p) if p.renaming.is_some() => Mode::Renaming,
+            Overlay::Picker(p) if p.search.is_some() => Mode::Searching,
             Overlay::Picker(p) if p.confirm_delete => Mode::ConfirmDelete,
             Overlay::Picker(_) => Mode::Picker,
             Overlay::Form(_) => Mode::Form,
@@ -400,6 +419,13 @@ impl App {
                 self.catalog(providers, skills);
                 vec![]
             }
+            Event::Searched { query, matches } => self.searched(query, matches),
+            Event::Previewed { id, messages } => {
+                if let Overlay::Picker(p) = &mut self.overlay {
+                    p.preview = Some((id, messages));
+                }
+                vec![]
+            }
             Event::Listed(sessions) => {
                 if let Overlay::Picker(p) = &mut self.overlay {
                     let keep = p.current().map(|s| s.id.clone());
@@ -418,7 +444,7 @@ impl App {
                         .unwrap_or(0)
                         .min(rows.len().saturating_sub(1));
                 }
-                vec![]
+                self.preview_effect()
             }
             Event::SendFailed { text, error } => {
                 self.streaming = None;
@@ -618,7 +644,9 @@ impl App {
         }
         match mode {
             Mode::Chat => self.chat_key(action, &k),
-            Mode::Picker | Mode::Renaming | Mode::ConfirmDelete => self.picker_key(action, &k),
+            Mode::Picker | Mode::Searching | Mode::Renaming | Mode::ConfirmDelete => {
+                self.picker_key(action, &k)
+            }
             Mode::Form => self.form_key(action, &k),
             Mode::Skills => self.skills_key(action),
             Mode::Providers => self.providers_key(action, &k),

@@ -14,15 +14,39 @@ pub struct Picker {
     pub confirm_delete: bool,
     /// The last rename or delete error, shown under the row.
     pub error: Option<String>,
+    /// `/`: the search being typed; `None` when not searching.
+    pub search: Option<TextField>,
+    /// What the store found for the search (names and message text, with
+    /// where each matched); `None` until it answers or without a search.
+    pub matches: Option<Vec<(Session, Option<String>)>>,
+    /// The newest messages of a session, shown beside the list when the
+    /// terminal is wide enough.
+    pub preview: Option<(String, Vec<(EntryKind, String)>)>,
 }
 
+/// How wide the terminal must be for the picker to show a preview.
+pub const PREVIEW_MIN_WIDTH: u16 = 120;
+
 impl Picker {
-    /// The rows the filter lets through.
+    /// The rows the search and the filter let through.
     pub fn rows(&self) -> Vec<&Session> {
-        self.all
-            .iter()
+        let base: Vec<&Session> = match (&self.search, &self.matches) {
+            (Some(q), Some(m)) if !q.text.trim().is_empty() => m.iter().map(|(s, _)| s).collect(),
+            _ => self.all.iter().collect(),
+        };
+        base.into_iter()
             .filter(|s| self.filter.as_ref().is_none_or(|f| &s.provider == f))
             .collect()
+    }
+
+    /// Where the search matched session `id` (`None`: by its name).
+    pub fn snippet(&self, id: &str) -> Option<&str> {
+        self.search.as_ref()?;
+        self.matches
+            .as_ref()?
+            .iter()
+            .find(|(s, _)| s.id == id)
+            .and_then(|(_, snippet)| snippet.as_deref())
     }
 
     pub fn current(&self) -> Option<&Session> {
@@ -74,6 +98,42 @@ impl App {
             }
             return vec![];
         }
+        if let Some(field) = &mut p.search {
+            match action {
+                Some(Action::Back) => {
+                    p.search = None;
+                    p.matches = None;
+                    p.selected = 0;
+                }
+                Some(Action::Up) => p.selected = p.selected.saturating_sub(1),
+                Some(Action::Down) => {
+                    p.selected = (p.selected + 1).min(p.rows().len().saturating_sub(1));
+                }
+                Some(Action::Select) if busy => p.error = Some(BUSY.into()),
+                Some(Action::Select) => {
+                    if let Some(s) = p.current() {
+                        let id = s.id.clone();
+                        self.overlay = Overlay::None;
+                        if Some(&id) != current_id.as_ref() {
+                            return vec![Effect::Switch { id }];
+                        }
+                        return vec![];
+                    }
+                }
+                _ => {
+                    if field.edit(k) {
+                        p.selected = 0;
+                        let query = field.text.trim().to_string();
+                        if query.is_empty() {
+                            p.matches = None;
+                        } else {
+                            return vec![Effect::SearchSessions { query }];
+                        }
+                    }
+                }
+            }
+            return self.preview_effect();
+        }
         if p.confirm_delete {
             p.confirm_delete = false;
             if action == Some(Action::Yes)
@@ -114,11 +174,47 @@ impl App {
                 p.filter = filters[(at + 1) % filters.len()].clone();
                 p.selected = 0;
             }
+            Some(Action::Search) => {
+                p.error = None;
+                p.search = Some(TextField::default());
+            }
             Some(Action::Back) => self.overlay = Overlay::None,
             Some(Action::Help) => self.help = true,
             _ => {}
         }
-        vec![]
+        self.preview_effect()
+    }
+
+    /// The store's answer to a search; one for an older query is dropped.
+    pub(super) fn searched(
+        &mut self,
+        query: String,
+        matches: Vec<(Session, Option<String>)>,
+    ) -> Vec<Effect> {
+        if let Overlay::Picker(p) = &mut self.overlay
+            && p.search.as_ref().is_some_and(|f| f.text.trim() == query)
+        {
+            p.matches = Some(matches);
+            p.selected = 0;
+        }
+        self.preview_effect()
+    }
+
+    /// Asks for the selected session's preview when the terminal is wide
+    /// enough to show it and it is not the one shown.
+    pub(super) fn preview_effect(&self) -> Vec<Effect> {
+        let Overlay::Picker(p) = &self.overlay else {
+            return vec![];
+        };
+        if self.size.0 < PREVIEW_MIN_WIDTH {
+            return vec![];
+        }
+        match p.current() {
+            Some(s) if p.preview.as_ref().is_none_or(|(id, _)| *id != s.id) => {
+                vec![Effect::Preview { id: s.id.clone() }]
+            }
+            _ => vec![],
+        }
     }
 
     pub(super) fn renamed(&mut self, result: Result<Session, Failure>) -> Vec<Effect> {

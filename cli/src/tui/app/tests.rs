@@ -362,6 +362,44 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "/ searches as one types; an answer to an older query is dropped",
+            sessions_enabled: true,
+            setup: nothing,
+            events: with(
+                vec![
+                    ctrl('l'),
+                    Event::Listed(vec![session("s1", "vpc"), session("s2", "eks")]),
+                    key(KeyCode::Char('/')),
+                ],
+                with(
+                    typed("ek"),
+                    [
+                        // Stale: typed on since.
+                        Event::Searched {
+                            query: "e".into(),
+                            matches: vec![(session("s1", "vpc"), Some("e".into()))],
+                        },
+                        Event::Searched {
+                            query: "ek".into(),
+                            matches: vec![(session("s2", "eks"), None)],
+                        },
+                    ],
+                ),
+            ),
+            effects: vec![
+                Effect::ListSessions,
+                Effect::SearchSessions { query: "e".into() },
+                Effect::SearchSessions { query: "ek".into() },
+            ],
+            then: |a| match &a.overlay {
+                Overlay::Picker(p) => {
+                    let rows: Vec<&str> = p.rows().iter().map(|s| s.name.as_str()).collect();
+                    rows == ["eks"] && a.mode() == Mode::Searching
+                }
+                _ => false,
+            },
+        },
+        Case {
             name: "d then y deletes; a session deleted elsewhere leaves the list",
             sessions_enabled: true,
             setup: nothing,

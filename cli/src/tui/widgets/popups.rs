@@ -4,10 +4,11 @@
 use super::{badge, centered};
 use crate::output::ago;
 use crate::tui::app::{
-    App, Form, FormField, Picker, ProviderInfo, SESSIONS_OFF, Switcher, TextField,
+    App, EntryKind, Form, FormField, PREVIEW_MIN_WIDTH, Picker, ProviderInfo, SESSIONS_OFF,
+    Switcher, TextField,
 };
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
@@ -84,8 +85,12 @@ pub fn picker(frame: &mut Frame, app: &App, p: &Picker, area: Rect) {
         Some(f) => f.clone(),
     };
     let rows = p.rows();
-    let height = (rows.len() as u16 + 6).max(9);
-    let area = centered(area, 96, height);
+    let searching = p.search.is_some();
+    // A search shows where each session matched, on a line of its own.
+    let per_row = if searching { 2 } else { 1 };
+    let height = (rows.len() as u16 * per_row + 7).max(12);
+    let wide = area.width >= PREVIEW_MIN_WIDTH;
+    let area = centered(area, if wide { 150 } else { 96 }, height);
     let inner = window(
         frame,
         area,
@@ -94,8 +99,24 @@ pub fn picker(frame: &mut Frame, app: &App, p: &Picker, area: Rect) {
             rows.len(),
             p.all.len()
         ),
-        "Enter switch · n new · r rename · d delete · f filter · Esc back · ? help",
+        if searching {
+            "type to search names and messages · ↑/↓ move · Enter switch · Esc leave the search"
+        } else {
+            "Enter switch · / search · n new · r rename · d delete · f filter · Esc back · ? help"
+        },
     );
+    // Beside the list, when there is room: the selected session's newest
+    // messages.
+    let inner = if wide {
+        let [list, preview_area] =
+            Layout::horizontal([Constraint::Min(60), Constraint::Length(46)])
+                .spacing(1)
+                .areas(inner);
+        preview(frame, p, preview_area);
+        list
+    } else {
+        inner
+    };
     let mut lines: Vec<Line> = Vec::new();
     if !app.sessions_enabled {
         frame.render_widget(
@@ -106,12 +127,24 @@ pub fn picker(frame: &mut Frame, app: &App, p: &Picker, area: Rect) {
         );
         return;
     }
+    if let Some(field) = &p.search {
+        let mut search = vec![Span::styled("/ ", Style::new().fg(Color::Cyan))];
+        search.extend(field_spans(field, true));
+        if field.text.is_empty() {
+            search.push(Span::styled(" a name, or words from a message", DIM));
+        }
+        lines.push(Line::from(search));
+    }
     if p.loading {
         lines.push(Line::styled("loading…", DIM));
     } else if rows.is_empty() {
         lines.push(Line::styled(
             if p.all.is_empty() {
                 "No sessions yet: press n to create one, or Esc and send a message"
+            } else if searching && p.matches.is_some() {
+                "No session's name or messages contain that"
+            } else if searching {
+                "searching…"
             } else {
                 "No session of this provider: press f for the next filter"
             },
@@ -135,7 +168,9 @@ pub fn picker(frame: &mut Frame, app: &App, p: &Picker, area: Rect) {
         DIM,
     ));
     let now = chrono::Utc::now();
-    let visible = (inner.height as usize).saturating_sub(3).max(1);
+    let visible = ((inner.height as usize).saturating_sub(3 + usize::from(searching))
+        / per_row as usize)
+        .max(1);
     let offset = p.selected.saturating_sub(visible - 1);
     let current = app.session.as_ref().map(|s| s.id.as_str());
     for (i, s) in rows.iter().enumerate().skip(offset).take(visible) {
@@ -177,6 +212,18 @@ pub fn picker(frame: &mut Frame, app: &App, p: &Picker, area: Rect) {
             line = line.style(SELECTED);
         }
         lines.push(line);
+        if searching {
+            let found = p.snippet(&s.id).map_or("(its name)".to_string(), |t| {
+                t.split_whitespace().collect::<Vec<_>>().join(" ")
+            });
+            lines.push(Line::styled(
+                format!(
+                    "    {}",
+                    cut(&found, (inner.width as usize).saturating_sub(5))
+                ),
+                DIM.add_modifier(Modifier::ITALIC),
+            ));
+        }
     }
     if let Some(e) = &p.error {
         lines.push(Line::styled(format!("✗ {e}"), ERROR));
@@ -196,6 +243,53 @@ pub fn picker(frame: &mut Frame, app: &App, p: &Picker, area: Rect) {
         ));
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The picker's preview: the selected session's newest messages, each cut
+/// to a few lines.
+fn preview(frame: &mut Frame, p: &Picker, area: Rect) {
+    let width = area.width.saturating_sub(2) as usize;
+    let mut lines = vec![Line::styled("Preview", DIM.add_modifier(Modifier::BOLD))];
+    let shown = p
+        .current()
+        .and_then(|s| p.preview.as_ref().filter(|(id, _)| *id == s.id));
+    match shown {
+        None => lines.push(Line::styled("…", DIM)),
+        Some((_, messages)) if messages.is_empty() => {
+            lines.push(Line::styled("(no messages yet)", DIM));
+        }
+        Some((_, messages)) => {
+            for (kind, text) in messages {
+                let (who, style) = match kind {
+                    EntryKind::User => ("You", Style::new().fg(Color::Cyan)),
+                    EntryKind::Summary => ("Summary", DIM),
+                    _ => ("AI", Style::new().fg(Color::Green)),
+                };
+                lines.push(Line::styled(who, style.add_modifier(Modifier::BOLD)));
+                let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                let mut rest = flat.as_str();
+                for _ in 0..3 {
+                    if rest.is_empty() {
+                        break;
+                    }
+                    let piece = cell(rest, width);
+                    let taken = piece.trim_end().len().max(1).min(rest.len());
+                    let taken = (0..=taken)
+                        .rev()
+                        .find(|&i| rest.is_char_boundary(i))
+                        .unwrap_or(0);
+                    lines.push(Line::raw(format!("  {}", &rest[..taken])));
+                    rest = rest[taken..].trim_start();
+                }
+                if !rest.is_empty()
+                    && let Some(last) = lines.last_mut()
+                {
+                    last.push_span(Span::styled("…", DIM));
+                }
+            }
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 /// The provider list shared by the form and the switcher.
