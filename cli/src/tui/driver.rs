@@ -454,9 +454,13 @@ impl Driver {
             .sessions
             .auto_compact
             .show_summary_markers;
+        let mut entries = entries(&all, markers);
+        if let Some(last) = all.iter().rev().find(|m| !m.is_summary) {
+            entries.push(Entry::note(resumed_line(&session, last.created_at)));
+        }
         Ok(Loaded {
             session,
-            entries: entries(&all, markers),
+            entries,
             tokens,
         })
     }
@@ -762,6 +766,20 @@ fn notice(entry: Entry) -> Event {
     Event::Notice(entry)
 }
 
+/// "Resumed · last message yesterday 22:46 · 10 messages (4 summarised)":
+/// where a resumed conversation stands.
+fn resumed_line(session: &Session, last: chrono::DateTime<chrono::Utc>) -> String {
+    let mut line = format!(
+        "Resumed · last message {} · {}",
+        crate::output::ago(last, chrono::Utc::now()),
+        crate::output::count(session.message_count, "message", "messages")
+    );
+    if session.archived_count > 0 {
+        line.push_str(&format!(" ({} summarised)", session.archived_count));
+    }
+    line
+}
+
 fn evicted_note(name: &str) -> Entry {
     Entry::note(crate::commands::evicted_line(name).trim_end_matches('.'))
 }
@@ -785,17 +803,26 @@ pub fn entries(messages: &[Message], markers: bool) -> Vec<Entry> {
                 .map_or((0, 0), |(a, b)| (position(a), position(b)));
             out.push(Entry::note(format!(
                 "Messages {first}–{last} were compacted into a summary (the model sees the \
-                 summary; the messages stay here and in the archive)"
+                 summary; the messages stay here, dimmed, and in the archive)"
             )));
-            if markers {
+            // Only the live summary: earlier ones were folded into it.
+            if !m.archived {
                 out.push(Entry::new(
                     EntryKind::Summary,
-                    compact::with_markers(&m.content, first, last),
+                    match markers {
+                        true => compact::with_markers(&m.content, first, last),
+                        false => m.content.clone(),
+                    },
                 ));
             }
             continue;
         }
-        out.push(Entry::new(
+        let entry = if m.archived {
+            Entry::summarised
+        } else {
+            Entry::new
+        };
+        out.push(entry(
             match m.role {
                 Role::User => EntryKind::User,
                 Role::Assistant => EntryKind::Assistant {

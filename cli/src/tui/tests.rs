@@ -773,6 +773,16 @@ fn compaction_shows_a_status_line_then_a_note_with_markers() {
     again.shows("Messages 1–2 were compacted into a summary");
     again.shows("[SUMMARY: Messages 1-2]");
     again.shows("echo: two");
+    // Where the conversation stands, and which messages the summary stands for.
+    again.shows("Resumed · last message just now · 4 messages (2 summarised)");
+    let summarised: Vec<bool> = again
+        .app
+        .transcript
+        .iter()
+        .filter(|e| matches!(e.kind, EntryKind::User | EntryKind::Assistant { .. }))
+        .map(|e| e.summarised)
+        .collect();
+    assert_eq!(summarised, [true, true, false, false]);
 }
 
 #[test]

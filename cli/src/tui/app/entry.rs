@@ -7,6 +7,8 @@
 pub struct Entry {
     pub kind: EntryKind,
     pub text: String,
+    /// A message a summary stands for now (archived): shown dimmed.
+    pub summarised: bool,
     pub(crate) drawn: Drawn,
 }
 
@@ -64,7 +66,16 @@ impl Entry {
         Entry {
             kind,
             text: text.into(),
+            summarised: false,
             drawn: Drawn::default(),
+        }
+    }
+
+    /// A message that a summary replaced in what the model sees.
+    pub fn summarised(kind: EntryKind, text: impl Into<String>) -> Entry {
+        Entry {
+            summarised: true,
+            ..Entry::new(kind, text)
         }
     }
 

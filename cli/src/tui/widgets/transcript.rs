@@ -124,20 +124,31 @@ fn entry_lines(entry: &Entry, width: usize) -> Vec<Line<'static>> {
     #[cfg(test)]
     ENTRY_DRAWS.with(|n| n.set(n.get() + 1));
     let mut out = Vec::new();
+    // A message a summary stands for: dimmed, and its heading says so.
+    let summarised = entry.summarised.then(|| {
+        Span::styled(
+            "  (summarised)",
+            Style::new()
+                .fg(Color::DarkGray)
+                .add_modifier(Modifier::ITALIC),
+        )
+    });
     match entry.kind {
         EntryKind::User => {
-            out.push(heading("▶ You", Color::Cyan, None));
+            out.push(heading("▶ You", Color::Cyan, summarised));
             out.extend(plain(&entry.text, width, Style::new(), "  ", "  "));
         }
         EntryKind::Assistant { interrupted } => {
-            let mark = interrupted.then(|| {
-                Span::styled(
-                    "  (interrupted)",
-                    Style::new()
-                        .fg(Color::Yellow)
-                        .add_modifier(Modifier::ITALIC),
-                )
-            });
+            let mark = interrupted
+                .then(|| {
+                    Span::styled(
+                        "  (interrupted)",
+                        Style::new()
+                            .fg(Color::Yellow)
+                            .add_modifier(Modifier::ITALIC),
+                    )
+                })
+                .or(summarised);
             out.push(heading("◆ Assistant", Color::Green, mark));
             out.extend(indented(markdown::render(
                 &entry.text,
@@ -168,6 +179,10 @@ fn entry_lines(entry: &Entry, width: usize) -> Vec<Line<'static>> {
                 "  ",
             ));
         }
+    }
+    if entry.summarised {
+        let dim = Style::new().add_modifier(Modifier::DIM);
+        out = out.into_iter().map(|l| l.patch_style(dim)).collect();
     }
     out
 }
