@@ -1012,6 +1012,41 @@ fn the_picker_searches_names_and_message_text_and_previews_the_selection() {
 }
 
 #[test]
+fn a_message_typed_during_a_reply_is_queued_and_sent_after_it() {
+    let fake = FakeProvider::start_with_delay(Duration::from_millis(50));
+    let project = TestProject::new(&config(&fake, ""));
+    let mut h = Harness::start(project, fake, no_args());
+    h.typ("first question");
+    h.press(KeyCode::Enter);
+    h.typ("second question");
+    h.press(KeyCode::Enter);
+    h.shows("Queued, sent when the session is free (1 waiting): second question");
+    h.wait_until("both replies", |a| {
+        a.streaming.is_none()
+            && a.queued.is_empty()
+            && a.transcript
+                .iter()
+                .any(|e| e.text == "echo: second question")
+    });
+    let texts: Vec<&str> = h
+        .app
+        .transcript
+        .iter()
+        .filter(|e| matches!(e.kind, EntryKind::User | EntryKind::Assistant { .. }))
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "first question",
+            "echo: first question",
+            "second question",
+            "echo: second question"
+        ]
+    );
+}
+
+#[test]
 fn screen_create_form_at_80_columns() {
     let mut h = Harness::new("");
     h.resize(80, 24);

@@ -127,20 +127,27 @@ impl App {
         if self.input.text.trim().is_empty() {
             return vec![];
         }
-        if self.streaming.is_some() {
-            self.transcript.push(Entry::error(
-                "a reply is still streaming: wait for it, or press Esc to cancel it",
-            ));
-            return vec![];
-        }
-        if self.compacting.is_some() {
-            self.transcript.push(Entry::error(
-                "the session is being compacted: send again in a moment",
-            ));
+        // While a reply streams or a compaction runs, the message waits its
+        // turn instead of being refused.
+        if self.streaming.is_some() || self.compacting.is_some() {
+            let text = self.input.take();
+            self.history.push(text.clone());
+            self.history_pos = None;
+            self.queued.push_back(text.clone());
+            let first = text.lines().next().unwrap_or_default();
+            self.transcript.push(Entry::note(format!(
+                "Queued, sent when the session is free ({} waiting): {first}",
+                self.queued.len()
+            )));
             return vec![];
         }
         let text = self.input.take();
         self.history.push(text.clone());
+        self.send_text(text)
+    }
+
+    /// Sends `text` as the next turn (the session is free).
+    pub(super) fn send_text(&mut self, text: String) -> Vec<Effect> {
         self.history_pos = None;
         self.scroll = 0;
         self.transcript

@@ -290,6 +290,9 @@ pub struct App {
     pub size: (u16, u16),
     /// Quit once the running reply has been stored.
     pub quitting: bool,
+    /// Messages typed while a reply streamed (or a compaction ran), sent in
+    /// order once the session is free.
+    pub queued: std::collections::VecDeque<String>,
     /// The mouse is released to the terminal (F2) for selecting text.
     pub mouse_released: bool,
 }
@@ -321,6 +324,7 @@ impl App {
             help_scroll: 0,
             size: (80, 24),
             quitting: false,
+            queued: Default::default(),
             mouse_released: false,
         }
     }
@@ -459,7 +463,7 @@ impl App {
                     self.input.set(text);
                 }
                 self.transcript.push(Entry::error(error.message));
-                self.after_reply()
+                self.after_reply(true)
             }
             Event::ReplyStarted { session } => {
                 if let Some(s) = session {
@@ -486,6 +490,7 @@ impl App {
                         end.text,
                     ));
                 }
+                let failed = end.error.is_some();
                 if let Some(e) = end.error {
                     self.transcript.push(Entry::error(e.message));
                 }
@@ -495,7 +500,7 @@ impl App {
                 if let Some(t) = end.tokens {
                     self.tokens = t;
                 }
-                self.after_reply()
+                self.after_reply(failed)
             }
             Event::CompactionStarted(line) => {
                 self.compacting = Some(line);
@@ -511,7 +516,7 @@ impl App {
                     self.transcript.extend(entries);
                     self.tokens = tokens;
                 }
-                vec![]
+                self.send_queued()
             }
             Event::Notice(entry) => {
                 self.transcript.push(entry);
@@ -604,11 +609,40 @@ impl App {
         self.adopt(loaded.session);
     }
 
-    fn after_reply(&mut self) -> Vec<Effect> {
+    /// After a reply (or a turn that could not start): quit if asked, else
+    /// send the next queued message once no compaction holds the session.
+    /// After a failure the queue is not sent on its own: its messages go to
+    /// the input history (Up brings them back), and a note says so.
+    fn after_reply(&mut self, failed: bool) -> Vec<Effect> {
         if self.quitting {
-            vec![Effect::Quit]
-        } else {
-            vec![]
+            return vec![Effect::Quit];
+        }
+        if failed && !self.queued.is_empty() {
+            let n = self.queued.len();
+            self.history.extend(self.queued.drain(..));
+            self.history_pos = None;
+            self.transcript.push(Entry::note(format!(
+                "{} not sent after the failure: Up brings {} back",
+                if n == 1 {
+                    "The queued message was"
+                } else {
+                    "The queued messages were"
+                },
+                if n == 1 { "it" } else { "them" }
+            )));
+            return vec![];
+        }
+        self.send_queued()
+    }
+
+    /// Sends the oldest queued message when the session is free.
+    pub(super) fn send_queued(&mut self) -> Vec<Effect> {
+        if self.streaming.is_some() || self.compacting.is_some() {
+            return vec![];
+        }
+        match self.queued.pop_front() {
+            Some(text) => self.send_text(text),
+            None => vec![],
         }
     }
 

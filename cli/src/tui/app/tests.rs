@@ -152,12 +152,57 @@ fn cases() -> Vec<Case> {
             then: |a| a.streaming.is_none() && a.transcript.is_empty(),
         },
         Case {
-            name: "Enter while a reply streams keeps the text and says why",
+            name: "Enter while a reply streams queues the message; it goes when the reply ends",
             sessions_enabled: true,
             setup: streaming,
-            events: with(typed("next"), [key(KeyCode::Enter)]),
+            events: with(
+                typed("next"),
+                [
+                    key(KeyCode::Enter),
+                    Event::ReplyEnded(Box::new(ReplyEnd {
+                        session: None,
+                        text: "hello".into(),
+                        interrupted: false,
+                        error: None,
+                        tokens: None,
+                    })),
+                ],
+            ),
+            effects: vec![send_effect(Some("s1"), "next")],
+            then: |a| {
+                a.input.text.is_empty()
+                    && a.queued.is_empty()
+                    && a.streaming.is_some()
+                    && a.transcript
+                        .iter()
+                        .any(|e| e.text.starts_with("Queued, sent when"))
+            },
+        },
+        Case {
+            name: "after a failed reply the queue is not sent: Up brings it back",
+            sessions_enabled: true,
+            setup: streaming,
+            events: with(
+                typed("next"),
+                [
+                    key(KeyCode::Enter),
+                    Event::ReplyEnded(Box::new(ReplyEnd {
+                        session: None,
+                        text: String::new(),
+                        interrupted: false,
+                        error: Some(Failure::new(FailureKind::Other, "HTTP 500")),
+                        tokens: None,
+                    })),
+                    key(KeyCode::Up),
+                ],
+            ),
             effects: vec![],
-            then: |a| a.input.text == "next" && last_text(a).contains("still streaming"),
+            then: |a| {
+                a.queued.is_empty()
+                    && a.streaming.is_none()
+                    && a.input.text == "next"
+                    && a.transcript.iter().any(|e| e.text.contains("was not sent"))
+            },
         },
         Case {
             name: "Esc while streaming cancels the reply",
@@ -272,15 +317,25 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
-            name: "sending while compacting waits",
+            name: "a message sent while compacting waits, then goes",
             sessions_enabled: true,
             setup: in_session,
             events: with(
                 vec![Event::CompactionStarted("compacting…".into())],
-                with(typed("q"), [key(KeyCode::Enter)]),
+                with(
+                    typed("q"),
+                    [
+                        key(KeyCode::Enter),
+                        Event::CompactionEnded {
+                            session_id: "s1".into(),
+                            entries: vec![],
+                            tokens: 10,
+                        },
+                    ],
+                ),
             ),
-            effects: vec![],
-            then: |a| a.compacting.is_some() && last_text(a).contains("being compacted"),
+            effects: vec![send_effect(Some("s1"), "q")],
+            then: |a| a.compacting.is_none() && a.streaming.is_some(),
         },
         Case {
             name: "the end of a compaction of another session leaves this one alone",
