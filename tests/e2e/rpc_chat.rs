@@ -401,3 +401,56 @@ fn compaction_runs_before_the_chat_response_and_on_request() {
         1001
     );
 }
+
+#[test]
+fn retry_asks_the_last_question_again_and_archives_its_reply() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, ""));
+    let mut s = server(&p);
+    s.call("atmos/session/create", json!({"name": "r"}));
+    // Nothing to ask again in an empty session.
+    let err = s.request(
+        "atmos/chat",
+        json!({"name": "r", "message": "", "retry": true}),
+    );
+    assert_eq!(err["error"]["code"], -32602, "{err}");
+    assert_eq!(err["error"]["data"]["field"], "retry", "{err}");
+    fake.push_reply(Reply::new(&["first answer"], 5, 2));
+    s.call(
+        "atmos/chat",
+        json!({"name": "r", "message": "which region?"}),
+    );
+    fake.push_reply(Reply::new(&["second answer"], 5, 2));
+    let again = s.call(
+        "atmos/chat",
+        json!({"name": "r", "message": "", "retry": true}),
+    );
+    assert_eq!(again["reply"]["content"], "second answer");
+    // The question was sent once, without the first answer.
+    let sent = fake.requests().pop().unwrap().body.to_string();
+    assert_eq!(sent.matches("which region?").count(), 1, "{sent}");
+    assert!(!sent.contains("first answer"), "{sent}");
+    let messages = s.call(
+        "atmos/session/messages",
+        json!({"name": "r", "includeArchived": true}),
+    );
+    let kept: Vec<(String, bool)> = messages["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["content"].as_str().unwrap().to_string(),
+                m["archived"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("which region?".to_string(), false),
+            ("first answer".to_string(), true),
+            ("second answer".to_string(), false),
+        ]
+    );
+}

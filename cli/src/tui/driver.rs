@@ -255,7 +255,13 @@ impl Driver {
                 model,
                 skill,
                 text,
-            } => self.send(session, provider, model, skill, text),
+            } => self.send(session, provider, model, skill, text, false),
+            Effect::Retry {
+                session,
+                provider,
+                model,
+                skill,
+            } => self.retry(session, provider, model, skill),
             Effect::Cancel => {
                 if let Some(r) = &self.running {
                     r.cancel.cancel();
@@ -474,6 +480,40 @@ impl Driver {
         vec![Event::Updated(result.map_err(|e| failure(&e)))]
     }
 
+    /// Ctrl+R: in a session, the engine asks its last question again; with
+    /// sessions off, the question is taken back out of the memory (with its
+    /// reply) and sent again.
+    fn retry(
+        &mut self,
+        session: Option<String>,
+        provider: String,
+        model: String,
+        skill: String,
+    ) -> Vec<Event> {
+        if self.engine.is_none() {
+            if matches!(self.memory.last(), Some((Role::Assistant, _))) {
+                self.memory.pop();
+            }
+            return match self.memory.pop() {
+                Some((Role::User, text)) => self.send(None, provider, model, skill, text, false),
+                other => {
+                    self.memory.extend(other);
+                    vec![Event::SendFailed {
+                        text: String::new(),
+                        error: Failure::new(FailureKind::Other, "nothing to ask again yet"),
+                    }]
+                }
+            };
+        }
+        match session {
+            Some(id) => self.send(Some(id), provider, model, skill, String::new(), true),
+            None => vec![Event::SendFailed {
+                text: String::new(),
+                error: Failure::new(FailureKind::Other, "nothing to ask again yet"),
+            }],
+        }
+    }
+
     fn send(
         &mut self,
         session: Option<String>,
@@ -481,6 +521,7 @@ impl Driver {
         model: String,
         skill: String,
         text: String,
+        retry: bool,
     ) -> Vec<Event> {
         let cancel = CancellationToken::new();
         let Some(engine) = &self.engine else {
@@ -522,7 +563,11 @@ impl Driver {
                 }
             }
         };
-        let turn = engine.chat(TurnRequest::new(key, text.clone()), cancel.clone());
+        let request = match retry {
+            true => TurnRequest::retry(key),
+            false => TurnRequest::new(key, text.clone()),
+        };
+        let turn = engine.chat(request, cancel.clone());
         self.follow(turn, cancel, text, created);
         events
     }
@@ -766,7 +811,7 @@ fn notice(entry: Entry) -> Event {
     Event::Notice(entry)
 }
 
-/// "Resumed · last message yesterday 22:46 · 10 messages (4 summarised)":
+/// "Resumed · last message yesterday 22:46 · 10 messages (4 archived)":
 /// where a resumed conversation stands.
 fn resumed_line(session: &Session, last: chrono::DateTime<chrono::Utc>) -> String {
     let mut line = format!(
@@ -775,7 +820,7 @@ fn resumed_line(session: &Session, last: chrono::DateTime<chrono::Utc>) -> Strin
         crate::output::count(session.message_count, "message", "messages")
     );
     if session.archived_count > 0 {
-        line.push_str(&format!(" ({} summarised)", session.archived_count));
+        line.push_str(&format!(" ({} archived)", session.archived_count));
     }
     line
 }

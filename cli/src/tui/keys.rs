@@ -34,6 +34,8 @@ pub enum Action {
     Search,
     /// Ctrl+G: write the message in `$VISUAL` / `$EDITOR`.
     Compose,
+    /// Ctrl+R: ask the last question again (a new reply).
+    Retry,
     /// `?`: help, but only when the chat input is empty (else it is typed).
     HelpIfEmpty,
     Help,
@@ -271,6 +273,11 @@ const CHAT: &[Binding] = &[
         keys: &[Key::ctrl('o')],
         action: Action::CopyCode,
         help: "copy the last code block",
+    },
+    Binding {
+        keys: &[Key::ctrl('r')],
+        action: Action::Retry,
+        help: "ask the last question again (the reply is archived, a new one comes)",
     },
     Binding {
         keys: &[Key::ctrl('g')],

@@ -7,7 +7,7 @@ use super::driver::{Bg, Driver};
 use super::{dispatch, widgets};
 use crate::args::TurnArgs;
 use atmos_ai::{CreateOptions, LoadOptions, Project, SessionKey, Sessions, TranscriptQuery};
-use atmos_tests::fake_provider::{FakeProvider, Reply};
+use atmos_tests::fake_provider::{FakeProvider, Fault, Reply};
 use atmos_tests::project::TestProject;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -774,7 +774,7 @@ fn compaction_shows_a_status_line_then_a_note_with_markers() {
     again.shows("[SUMMARY: Messages 1-2]");
     again.shows("echo: two");
     // Where the conversation stands, and which messages the summary stands for.
-    again.shows("Resumed · last message just now · 4 messages (2 summarised)");
+    again.shows("Resumed · last message just now · 4 messages (2 archived)");
     let summarised: Vec<bool> = again
         .app
         .transcript
@@ -1043,6 +1043,74 @@ fn a_message_typed_during_a_reply_is_queued_and_sent_after_it() {
             "second question",
             "echo: second question"
         ]
+    );
+}
+
+#[test]
+fn ctrl_r_asks_the_last_question_again_after_a_failure_or_a_reply() {
+    let mut h = Harness::new("");
+    // A 500 is tried again twice by the provider client before it fails.
+    for _ in 0..3 {
+        h.fake.push_fault(Fault::Status500);
+    }
+    h.say("which CIDR for prod?");
+    h.shows("HTTP 500");
+    // After the failure: the question is asked again, not stored twice.
+    h.fake.push_reply(Reply::new(&["Use 10.40.0.0/16."], 10, 4));
+    h.ctrl('r');
+    h.shows("Asking again: which CIDR for prod?");
+    h.wait_until("the new reply", |a| a.streaming.is_none());
+    h.shows("Use 10.40.0.0/16.");
+    let last = h.fake.requests().pop().unwrap();
+    assert_eq!(
+        last.body
+            .to_string()
+            .matches("which CIDR for prod?")
+            .count(),
+        1
+    );
+    // After a reply: it is archived (kept, dimmed) and a new one comes.
+    h.fake
+        .push_reply(Reply::new(&["Use 10.50.0.0/16 instead."], 10, 4));
+    h.ctrl('r');
+    h.wait_until("the second reply", |a| a.streaming.is_none());
+    h.shows("Use 10.50.0.0/16 instead.");
+    let name = h.session_name();
+    let (_, page) = h
+        .sessions()
+        .messages(
+            &SessionKey::Name(name),
+            &TranscriptQuery {
+                before: None,
+                limit: 50,
+                include_archived: true,
+                include_summaries: true,
+            },
+        )
+        .unwrap();
+    let stored: Vec<(String, bool)> = page
+        .messages
+        .iter()
+        .map(|m| (m.content.clone(), m.archived))
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            ("which CIDR for prod?".to_string(), false),
+            ("Use 10.40.0.0/16.".to_string(), true),
+            ("Use 10.50.0.0/16 instead.".to_string(), false),
+        ]
+    );
+    let last = h.fake.requests().pop().unwrap();
+    assert!(
+        !last.body.to_string().contains("10.40.0.0/16"),
+        "the archived reply is not sent"
+    );
+    assert!(
+        h.app
+            .transcript
+            .iter()
+            .any(|e| e.summarised && e.text == "Use 10.40.0.0/16.")
     );
 }
 

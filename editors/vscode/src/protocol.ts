@@ -226,6 +226,8 @@ export type ChatParams = Target & {
   stream?: boolean;
   /** Echoed in each delta so a client can tell its turns apart. */
   token?: string | number;
+  /** Ask the session's last question again (`message` ignored); its reply is archived. */
+  retry?: boolean;
 };
 export interface ChatResult {
   sessionId: string;

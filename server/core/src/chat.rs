@@ -40,6 +40,10 @@ pub struct TurnRequest {
     /// Ask the provider to stream (deltas as they come); `false` gets the
     /// whole reply in one piece.
     pub stream: bool,
+    /// Ask the session's last question again instead of `message`: a reply
+    /// to it (interrupted, failed half-way or just not liked) is archived
+    /// (kept, no longer sent) and a new one is asked for.
+    pub retry: bool,
 }
 
 impl TurnRequest {
@@ -50,6 +54,15 @@ impl TurnRequest {
             message: message.into(),
             context: Vec::new(),
             stream: true,
+            retry: false,
+        }
+    }
+
+    /// Asks the last question of session `key` again (see [`TurnRequest::retry`]).
+    pub fn retry(key: SessionKey) -> TurnRequest {
+        TurnRequest {
+            retry: true,
+            ..TurnRequest::new(key, "")
         }
     }
 }
@@ -147,7 +160,7 @@ impl Sessions {
     /// session is `Busy`; a provider without credentials is
     /// `ProviderNotConfigured` and nothing is stored.
     pub(crate) fn begin_turn(&mut self, turn: TurnRequest) -> Result<PreparedTurn> {
-        if turn.message.trim().is_empty() {
+        if !turn.retry && turn.message.trim().is_empty() {
             return Err(Error::invalid_param("message", "the message is empty"));
         }
         let session = self.get(&turn.key)?;
@@ -156,11 +169,15 @@ impl Sessions {
         let skill_prompt = self.skill_prompt(&session.skill);
         // From here every way out gives the lease back: `?` drops the guard.
         let lease = self.take_lease(&session, &lease_holder())?;
-        let stored = NewMessage {
-            context: turn.context.clone(),
-            ..NewMessage::new(Role::User, turn.message.clone())
+        let user_message = if turn.retry {
+            self.question_to_retry(&session)?
+        } else {
+            let stored = NewMessage {
+                context: turn.context.clone(),
+                ..NewMessage::new(Role::User, turn.message.clone())
+            };
+            self.store_mut().append_message(&session.id, &stored)?
         };
-        let user_message = self.store_mut().append_message(&session.id, &stored)?;
         let limit = match self.project().config.max_history_messages {
             0 => None,
             n => Some(n),
@@ -177,6 +194,26 @@ impl Sessions {
         );
         prepared.request.stream = turn.stream;
         Ok(prepared)
+    }
+
+    /// For a retry: the session's last question, its reply (if any)
+    /// archived so that the window ends with the question again.
+    fn question_to_retry(&mut self, session: &Session) -> Result<Message> {
+        let newest = self.store().active_window(&session.id, Some(2))?;
+        let mut newest: Vec<Message> = newest.into_iter().filter(|m| !m.is_summary).collect();
+        let last = newest.pop();
+        let question = match last {
+            Some(m) if m.role == Role::User => m,
+            Some(reply) if reply.role == Role::Assistant => match newest.pop() {
+                Some(q) if q.role == Role::User => {
+                    self.store_mut().archive_message(&session.id, reply.id)?;
+                    q
+                }
+                _ => return Err(nothing_to_retry(session)),
+            },
+            _ => return Err(nothing_to_retry(session)),
+        };
+        Ok(question)
     }
 
     /// Phase 3: store the reply (or what arrived, marked interrupted) and
@@ -454,4 +491,14 @@ pub fn holder_is_gone(holder: &str) -> bool {
         && pid.parse::<u32>().is_ok_and(|p| {
             p != std::process::id() && !std::path::Path::new(&format!("/proc/{p}")).exists()
         })
+}
+
+fn nothing_to_retry(session: &Session) -> Error {
+    Error::invalid_param(
+        "retry",
+        format!(
+            "session '{}' has no question to ask again: its newest messages are not a question and its reply",
+            session.name
+        ),
+    )
 }

@@ -219,6 +219,11 @@ pub struct ChatParams {
     /// A string or a number, echoed in each delta.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<Value>,
+    /// Ask the session's last question again (`message` is ignored; "" is
+    /// fine): its reply, if any, is archived (kept, no longer sent) and a
+    /// new one is asked for. Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<bool>,
 }
 
 // ---------------------------------------------------------------------------

@@ -229,6 +229,7 @@ impl TryFrom<ChatParams> for ChatArgs {
                 message: p.message,
                 context: p.context.into_iter().map(context_ref).collect(),
                 stream: true,
+                retry: p.retry.unwrap_or(false),
             },
             stream: p.stream.unwrap_or(true),
             token: p.token,

@@ -274,6 +274,31 @@ impl Store {
         Ok(messages)
     }
 
+    /// Archives one message that is not a summary (a reply asked for again:
+    /// kept, no longer sent), updating the counters. `false` when it was
+    /// archived already or is not this session's.
+    pub fn archive_message(&mut self, session_id: &str, id: i64) -> Result<bool> {
+        let path = self.path.clone();
+        let map = |e| crate::error::classify(&path, e);
+        let tx = self.begin()?;
+        let changed = tx
+            .execute(
+                "UPDATE messages SET archived = 1 \
+                 WHERE id = ?1 AND session_id = ?2 AND archived = 0 AND is_summary = 0",
+                params![id, session_id],
+            )
+            .map_err(map)?;
+        if changed > 0 {
+            tx.execute(
+                "UPDATE sessions SET archived_count = archived_count + 1 WHERE id = ?1",
+                params![session_id],
+            )
+            .map_err(map)?;
+        }
+        tx.commit().map_err(map)?;
+        Ok(changed > 0)
+    }
+
     /// Stores a summary and archives what it replaces (messages and earlier
     /// summaries), updating the counters, in one transaction.
     pub fn store_summary(&mut self, session_id: &str, summary: &NewSummary) -> Result<Message> {

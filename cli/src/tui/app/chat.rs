@@ -84,6 +84,7 @@ impl App {
                 self.overlay = Overlay::Skills { selected };
                 return vec![Effect::RefreshCatalog];
             }
+            Action::Retry => return self.retry(),
             Action::Compose => {
                 return vec![Effect::Compose {
                     draft: self.input.text.clone(),
@@ -144,6 +145,47 @@ impl App {
         let text = self.input.take();
         self.history.push(text.clone());
         self.send_text(text)
+    }
+
+    /// Ctrl+R: the last question again. Its reply stays on screen, dimmed
+    /// and marked archived (so it is in the session), and a new one streams.
+    pub(super) fn retry(&mut self) -> Vec<Effect> {
+        if self.streaming.is_some() || self.compacting.is_some() {
+            self.transcript.push(Entry::error(
+                "a reply is under way: wait for it (or press Esc), then Ctrl+R asks again",
+            ));
+            return vec![];
+        }
+        let Some(question) = self
+            .transcript
+            .iter()
+            .rposition(|e| e.kind == EntryKind::User && !e.summarised)
+        else {
+            self.transcript.push(Entry::error(
+                "nothing to ask again yet: send a message first",
+            ));
+            return vec![];
+        };
+        let text = self.transcript[question].text.clone();
+        for e in &mut self.transcript[question + 1..] {
+            if matches!(e.kind, EntryKind::Assistant { .. }) {
+                *e = Entry::summarised(e.kind, std::mem::take(&mut e.text));
+            }
+        }
+        let first = text.lines().next().unwrap_or_default();
+        self.transcript
+            .push(Entry::note(format!("Asking again: {first}")));
+        self.scroll = 0;
+        self.streaming = Some(Streaming {
+            provider: self.provider.clone(),
+            ..Streaming::default()
+        });
+        vec![Effect::Retry {
+            session: self.session.as_ref().map(|s| s.id.clone()),
+            provider: self.provider.clone(),
+            model: self.model.clone(),
+            skill: self.skill.clone(),
+        }]
     }
 
     /// Sends `text` as the next turn (the session is free).

@@ -7,7 +7,8 @@
 pub struct Entry {
     pub kind: EntryKind,
     pub text: String,
-    /// A message a summary stands for now (archived): shown dimmed.
+    /// An archived message (a summary stands for it, or a retry replaced
+    /// it): shown dimmed.
     pub summarised: bool,
     pub(crate) drawn: Drawn,
 }

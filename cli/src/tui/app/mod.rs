@@ -235,6 +235,14 @@ pub enum Effect {
     MouseCapture(bool),
     /// Re-read the providers and skills (a selector is opening).
     RefreshCatalog,
+    /// Ask the last question again: `session`'s (its reply is archived),
+    /// or, with sessions off, the conversation kept in memory.
+    Retry {
+        session: Option<String>,
+        provider: String,
+        model: String,
+        skill: String,
+    },
     /// Hand the terminal to `$VISUAL` / `$EDITOR` with the draft.
     Compose {
         draft: String,

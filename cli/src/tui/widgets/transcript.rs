@@ -124,10 +124,11 @@ fn entry_lines(entry: &Entry, width: usize) -> Vec<Line<'static>> {
     #[cfg(test)]
     ENTRY_DRAWS.with(|n| n.set(n.get() + 1));
     let mut out = Vec::new();
-    // A message a summary stands for: dimmed, and its heading says so.
+    // An archived message (a summary stands for it, or a retry replaced
+    // it): dimmed, and its heading says so.
     let summarised = entry.summarised.then(|| {
         Span::styled(
-            "  (summarised)",
+            "  (archived)",
             Style::new()
                 .fg(Color::DarkGray)
                 .add_modifier(Modifier::ITALIC),
