@@ -7,7 +7,7 @@
 
 use super::app::{
     Effect, Entry, EntryKind, Event, Failure, FailureKind, Init, Loaded, ProviderInfo, ReplyEnd,
-    SkillInfo,
+    SkillInfo, Window,
 };
 use crate::args::TurnArgs;
 use atmos_ai::chat::TurnRequest;
@@ -174,6 +174,14 @@ impl Driver {
             provider: entry.name,
             skill,
             tokens: history::estimate_request(&prompt, &[]),
+            window: match (
+                self.project.config.sessions.auto_compact.max_history_tokens,
+                self.project.config.max_history_messages,
+            ) {
+                (Some(t), _) => Window::Tokens(t),
+                (None, 0) => Window::Unbounded,
+                (None, n) => Window::Messages(u64::from(n)),
+            },
             notes,
         };
         Ok((init, loaded))

@@ -1115,6 +1115,21 @@ fn ctrl_r_asks_the_last_question_again_after_a_failure_or_a_reply() {
 }
 
 #[test]
+fn the_status_bar_shows_how_full_the_window_is() {
+    let mut h = Harness::new("  max_history_messages: 4\n");
+    h.shows("▱▱▱▱▱ 0/4");
+    h.say("one");
+    h.shows("▰▰▰▱▱ 2/4");
+    h.say("two");
+    h.shows("▰▰▰▰▰ 4/4");
+    // Without a limit there is no gauge.
+    let mut plain = Harness::new("");
+    plain.say("one");
+    plain.hides("▱");
+    plain.hides("▰");
+}
+
+#[test]
 fn screen_create_form_at_80_columns() {
     let mut h = Harness::new("");
     h.resize(80, 24);

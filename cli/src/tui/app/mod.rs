@@ -64,6 +64,18 @@ pub struct Init {
     /// Estimated tokens of the skill prompt alone (what an empty session sends).
     pub tokens: u64,
     pub notes: Vec<Entry>,
+    /// What bounds the history sent (the status bar's gauge).
+    pub window: Window,
+}
+
+/// What bounds the history a turn sends: `max_history_tokens` (compaction's
+/// token limit), else `max_history_messages`, else nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Window {
+    #[default]
+    Unbounded,
+    Messages(u64),
+    Tokens(u64),
 }
 
 /// A session with everything the chat screen shows of it.
@@ -298,6 +310,7 @@ pub struct App {
     pub size: (u16, u16),
     /// Quit once the running reply has been stored.
     pub quitting: bool,
+    pub window: Window,
     /// Messages typed while a reply streamed (or a compaction ran), sent in
     /// order once the session is free.
     pub queued: std::collections::VecDeque<String>,
@@ -332,6 +345,7 @@ impl App {
             help_scroll: 0,
             size: (80, 24),
             quitting: false,
+            window: init.window,
             queued: Default::default(),
             mouse_released: false,
         }
@@ -362,6 +376,22 @@ impl App {
     /// Whether something animates (the spinner needs ticks).
     pub fn animating(&self) -> bool {
         self.streaming.as_ref().is_some_and(|s| s.text.is_empty()) || self.compacting.is_some()
+    }
+
+    /// How full the window is: (used, limit), in messages or tokens as
+    /// [`Window`] says; `None` without a limit.
+    pub fn gauge(&self) -> Option<(u64, u64)> {
+        match self.window {
+            Window::Unbounded => None,
+            Window::Tokens(max) => Some((self.tokens, max)),
+            Window::Messages(max) => {
+                let active = match &self.session {
+                    Some(s) => s.active_count(),
+                    None => self.message_count(),
+                };
+                Some((active.min(max), max))
+            }
+        }
     }
 
     /// The message count the status bar shows.

@@ -8,6 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn init(sessions_enabled: bool) -> Init {
     Init {
+        window: Window::Unbounded,
         sessions_enabled,
         providers: vec![
             ProviderInfo {

@@ -54,4 +54,37 @@ fn parts(app: &App, short: bool) -> Vec<Span<'static>> {
         Span::styled(format!(" · {n}{msgs}"), dim),
         Span::styled(format!(" · ~{} {tokens}", thousands(app.tokens)), dim),
     ]
+    .into_iter()
+    .chain(gauge(app, short))
+    .collect()
+}
+
+/// ` · ▰▰▰▱▱ 24/50`: how much of the window the next turn fills (messages
+/// against `max_history_messages`, or tokens against `max_history_tokens`),
+/// green, then yellow from 60%, red from 90%.
+fn gauge(app: &App, short: bool) -> Vec<Span<'static>> {
+    let Some((used, max)) = app.gauge() else {
+        return Vec::new();
+    };
+    let ratio = used as f64 / max.max(1) as f64;
+    let colour = match ratio {
+        r if r >= 0.9 => Color::LightRed,
+        r if r >= 0.6 => Color::Yellow,
+        _ => Color::Green,
+    };
+    let cells = 5;
+    let full = ((ratio * cells as f64).round() as usize).min(cells);
+    let bar = "▰".repeat(full) + &"▱".repeat(cells - full);
+    let label = match (app.window, short) {
+        (crate::tui::app::Window::Tokens(_), _) => {
+            format!(" {}/{} tok", thousands(used), thousands(max))
+        }
+        (_, true) => format!(" {used}/{max}"),
+        _ => format!(" {used}/{max} in the window"),
+    };
+    vec![
+        Span::styled(" · ", Style::new().fg(Color::Gray)),
+        Span::styled(bar, Style::new().fg(colour)),
+        Span::styled(label, Style::new().fg(Color::Gray)),
+    ]
 }
