@@ -22,9 +22,12 @@ use std::collections::HashMap;
 use tokio::sync::mpsc;
 
 /// What background tasks report: a turn's events, then its end.
+/// A report of the turn (or compaction) numbered by the first field: one
+/// that is no longer the running one (its end arrived after a new turn
+/// began) is ignored.
 pub enum Bg {
-    Turn(TurnEvent),
-    TurnEnded,
+    Turn(u64, TurnEvent),
+    TurnEnded(u64),
 }
 
 /// The sessions (or, with sessions off, the project) and the running turn.
@@ -44,10 +47,14 @@ pub struct Driver {
     /// A draft to hand to the editor (Ctrl+G): the event loop, which owns
     /// the terminal, takes it.
     compose: Option<String>,
+    /// The number of the last turn started (see [`Bg`]).
+    turns: u64,
 }
 
 /// What the driver keeps of the running turn to convert its events.
 struct Running {
+    /// Its number (see [`Bg`]).
+    seq: u64,
     cancel: CancellationToken,
     /// The message, given back to the input if the turn cannot start.
     text: String,
@@ -89,6 +96,7 @@ impl Driver {
             on_terminal: false,
             memory: Vec::new(),
             compose: None,
+            turns: 0,
         })
     }
 
@@ -277,6 +285,20 @@ impl Driver {
                 vec![]
             }
             Effect::RefreshCatalog => self.refresh_catalog(),
+            Effect::Compact { id } => {
+                let Some(engine) = &self.engine else {
+                    return vec![];
+                };
+                if self.running.is_some() {
+                    return vec![notice(Entry::error(
+                        "a reply is under way: /compact again when it ends",
+                    ))];
+                }
+                let cancel = CancellationToken::new();
+                let events = engine.compact(SessionKey::Id(id), cancel.clone());
+                self.follow(events, cancel, String::new(), None);
+                vec![]
+            }
             Effect::Compose { draft } => {
                 self.compose = Some(draft);
                 vec![]
@@ -414,8 +436,13 @@ impl Driver {
     /// Handles a background task's report.
     pub fn background(&mut self, bg: Bg) -> Vec<Event> {
         match bg {
-            Bg::Turn(event) => self.turn_event(event),
-            Bg::TurnEnded => {
+            Bg::Turn(seq, _) | Bg::TurnEnded(seq)
+                if self.running.as_ref().is_none_or(|r| r.seq != seq) =>
+            {
+                vec![]
+            }
+            Bg::Turn(_, event) => self.turn_event(event),
+            Bg::TurnEnded(_) => {
                 let ended = self.running.take().and_then(|r| r.ended);
                 ended.unwrap_or_default()
             }
@@ -588,7 +615,10 @@ impl Driver {
         text: String,
         created: Option<SessionKey>,
     ) {
+        self.turns += 1;
+        let seq = self.turns;
         self.running = Some(Running {
+            seq,
             cancel,
             text,
             created,
@@ -600,9 +630,9 @@ impl Driver {
         let tx = self.tx.clone();
         tokio::spawn(async move {
             while let Some(event) = events.recv().await {
-                let _ = tx.send(Bg::Turn(event));
+                let _ = tx.send(Bg::Turn(seq, event));
             }
-            let _ = tx.send(Bg::TurnEnded);
+            let _ = tx.send(Bg::TurnEnded(seq));
         });
     }
 
@@ -718,6 +748,12 @@ impl Driver {
         let Some(run) = &mut self.running else {
             return vec![];
         };
+        if !r.compacted {
+            return vec![notice(Entry::note(
+                "Nothing to compact: the newest messages are always kept verbatim, and older \
+                 ones only when a summary is shorter than they are",
+            ))];
+        }
         let count = run.compacting.take().unwrap_or_default();
         let Some((session, tokens)) = run.changed.clone() else {
             return vec![];
@@ -736,14 +772,7 @@ impl Driver {
         // Archived messages are always the oldest ones, so the summary ends
         // at message `archived_count`; it starts after those archived
         // before, or where the summaries it folded in started (message 1).
-        if self
-            .project
-            .config
-            .sessions
-            .auto_compact
-            .show_summary_markers
-            && let Some(summary) = &r.summary
-        {
+        if let Some(summary) = &r.summary {
             let last = session.archived_count as usize;
             let folded = r.archived_ids.len().saturating_sub(count) > 0;
             let first = if folded {
@@ -751,9 +780,18 @@ impl Driver {
             } else {
                 last.saturating_sub(count) + 1
             };
+            let markers = self
+                .project
+                .config
+                .sessions
+                .auto_compact
+                .show_summary_markers;
             entries.push(Entry::new(
                 EntryKind::Summary,
-                compact::with_markers(&summary.content, first, last),
+                match markers {
+                    true => compact::with_markers(&summary.content, first, last),
+                    false => summary.content.clone(),
+                },
             ));
         }
         vec![Event::CompactionEnded {

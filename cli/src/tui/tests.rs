@@ -215,6 +215,13 @@ impl Harness {
     fn session_name(&self) -> String {
         self.app.session.as_ref().expect("a session").name.clone()
     }
+
+    /// The current session as stored.
+    fn session(&self) -> atmos_ai::Session {
+        self.sessions()
+            .get(&SessionKey::Name(self.session_name()))
+            .unwrap()
+    }
 }
 
 #[test]
@@ -1127,6 +1134,50 @@ fn the_status_bar_shows_how_full_the_window_is() {
     plain.say("one");
     plain.hides("▱");
     plain.hides("▰");
+}
+
+#[test]
+fn slash_commands_compact_switch_and_complete() {
+    let extra = "  max_history_messages: 40\n";
+    let fake = FakeProvider::start();
+    let yaml = config(&fake, extra).replace(
+        "  sessions:\n    enabled: true\n",
+        "  sessions:\n    enabled: true\n    auto_compact:\n      preserve_recent: 2\n      use_ai_summary: false\n",
+    );
+    let mut h = Harness::start(TestProject::new(&yaml), fake, no_args());
+    let long = "the staging VPC uses 10.0.0.0/16 and peers with shared services. ".repeat(8);
+    h.say(&format!("one: {long}"));
+    h.say(&format!("two: {long}"));
+    // Tab completes a command's name.
+    h.typ("/comp");
+    h.press(KeyCode::Tab);
+    assert_eq!(h.app.input.text, "/compact ");
+    h.press(KeyCode::Enter);
+    h.wait_until("the compaction", |a| {
+        a.compacting.is_none()
+            && a.transcript
+                .iter()
+                .any(|e| e.text.starts_with("Compacted 2"))
+    });
+    h.shows("Compacted 2 messages into a summary");
+    assert_eq!(h.session().archived_count, 2);
+    // /skill NAME and /model NAME switch the session.
+    h.say("/skill security");
+    h.wait_until("the skill switch", |a| a.skill == "security");
+    assert_eq!(h.session().skill, "security");
+    // An unknown command says which there are (the text stays, to fix);
+    // a path is a message.
+    h.say("/compcat");
+    h.shows("unknown command /compcat: the commands are /compact, /skill");
+    assert_eq!(h.app.input.text, "/compcat");
+    h.ctrl('u');
+    h.say("/etc/hosts maps names to addresses");
+    h.shows("echo: /etc/hosts maps names to addresses");
+    h.say("//compact is a command");
+    h.shows("echo: /compact is a command");
+    h.say("/model llama-bigger");
+    h.wait_until("the model switch", |a| a.model == "llama-bigger");
+    assert_eq!(h.session().model, "llama-bigger");
 }
 
 #[test]

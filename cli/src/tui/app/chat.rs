@@ -4,6 +4,9 @@ use super::*;
 
 impl App {
     pub(super) fn chat_key(&mut self, action: Option<Action>, k: &KeyEvent) -> Vec<Effect> {
+        if k.code == crossterm::event::KeyCode::Tab && self.complete_command() {
+            return vec![];
+        }
         let Some(action) = action else {
             if self.input.edit(k) {
                 self.history_pos = None;
@@ -127,6 +130,14 @@ impl App {
     pub(super) fn send(&mut self) -> Vec<Effect> {
         if self.input.text.trim().is_empty() {
             return vec![];
+        }
+        if let Some(effects) = self.command() {
+            return effects;
+        }
+        // `//text` sends `/text` (a message that would read as a command).
+        if self.input.text.trim_start().starts_with("//") {
+            let text = self.input.text.trim_start()[1..].to_string();
+            self.input.set(text);
         }
         // While a reply streams or a compaction runs, the message waits its
         // turn instead of being refused.

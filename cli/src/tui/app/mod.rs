@@ -13,6 +13,7 @@
 //! `text_field.rs` the editable line they share.
 
 mod chat;
+mod commands;
 mod entry;
 mod form;
 mod picker;
@@ -254,6 +255,10 @@ pub enum Effect {
         provider: String,
         model: String,
         skill: String,
+    },
+    /// Compact session `id` now (`/compact`).
+    Compact {
+        id: String,
     },
     /// Hand the terminal to `$VISUAL` / `$EDITOR` with the draft.
     Compose {
