@@ -237,11 +237,34 @@ fn chat_in_tmux_streams_renames_switches_and_restores_the_terminal() {
     let colours = code.matches("\x1b[3").count() + code.matches("\x1b[9").count();
     assert!(colours >= 2, "{line:?}");
     let screen = tmux.wait_for("· 2 msgs");
-    if std::env::var_os("ATMOS_UPDATE_TUI_CAPTURE").is_some() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/tui-capture.txt");
+    let update = std::env::var_os("ATMOS_UPDATE_TUI_CAPTURE").is_some();
+    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs");
+    if update {
         let trimmed: Vec<&str> = screen.lines().map(str::trim_end).collect();
-        std::fs::write(path, trimmed.join("\n") + "\n").expect("write the capture");
+        std::fs::write(format!("{docs}/tui-capture.txt"), trimmed.join("\n") + "\n")
+            .expect("write the capture");
+        let svg = atmos_tests::screenshot::svg(&tmux.screen_with_colours(), 120);
+        std::fs::write(format!("{docs}/tui-chat.svg"), svg).expect("write the chat's picture");
     }
+
+    // The picker searches message text; the selection is previewed beside.
+    tmux.keys(&["C-l"]);
+    tmux.wait_for("Sessions ·");
+    tmux.text("/");
+    tmux.wait_for("a name, or words from a message");
+    tmux.text("10.100");
+    tmux.wait_for("/ 10.100");
+    let picker = tmux.wait_for("1 of 2");
+    assert!(picker.contains("Preview"), "{picker}");
+    assert!(!picker.contains("staging-notes"), "{picker}");
+    if update {
+        let svg = atmos_tests::screenshot::svg(&tmux.screen_with_colours(), 120);
+        std::fs::write(format!("{docs}/tui-picker.svg"), svg).expect("write the picker's picture");
+    }
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("staging-notes");
+    tmux.keys(&["Escape"]);
+    tmux.wait_gone("Sessions ·");
 
     // Copy: the last code block, then the whole reply, reach the clipboard
     // by OSC 52 (tmux keeps what it receives as a paste buffer).

@@ -6,3 +6,4 @@
 pub mod fake_provider;
 pub mod project;
 pub mod rpc_client;
+pub mod screenshot;

@@ -266,25 +266,31 @@ fn preview(frame: &mut Frame, p: &Picker, area: Rect) {
                     _ => ("AI", Style::new().fg(Color::Green)),
                 };
                 lines.push(Line::styled(who, style.add_modifier(Modifier::BOLD)));
-                let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                let mut rest = flat.as_str();
-                for _ in 0..3 {
-                    if rest.is_empty() {
+                // Word-wrapped to the pane, at most three lines a message.
+                let mut rows: Vec<String> = vec![String::new()];
+                let mut more = false;
+                for word in text.split_whitespace() {
+                    let row = rows.last_mut().expect("one row at least");
+                    let needed = row.width() + usize::from(!row.is_empty()) + word.width();
+                    if needed <= width || row.is_empty() {
+                        if !row.is_empty() {
+                            row.push(' ');
+                        }
+                        row.push_str(&cut(word, width).trim_end().to_string());
+                    } else if rows.len() == 3 {
+                        more = true;
                         break;
+                    } else {
+                        rows.push(cut(word, width).trim_end().to_string());
                     }
-                    let piece = cell(rest, width);
-                    let taken = piece.trim_end().len().max(1).min(rest.len());
-                    let taken = (0..=taken)
-                        .rev()
-                        .find(|&i| rest.is_char_boundary(i))
-                        .unwrap_or(0);
-                    lines.push(Line::raw(format!("  {}", &rest[..taken])));
-                    rest = rest[taken..].trim_start();
                 }
-                if !rest.is_empty()
-                    && let Some(last) = lines.last_mut()
-                {
-                    last.push_span(Span::styled("…", DIM));
+                let last = rows.len() - 1;
+                for (i, row) in rows.into_iter().enumerate() {
+                    let mut line = Line::raw(format!("  {row}"));
+                    if more && i == last {
+                        line.push_span(Span::styled(" …", DIM));
+                    }
+                    lines.push(line);
                 }
             }
         }
