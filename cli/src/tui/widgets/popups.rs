@@ -276,7 +276,7 @@ fn preview(frame: &mut Frame, p: &Picker, area: Rect) {
                         if !row.is_empty() {
                             row.push(' ');
                         }
-                        row.push_str(&cut(word, width).trim_end().to_string());
+                        row.push_str(cut(word, width).trim_end());
                     } else if rows.len() == 3 {
                         more = true;
                         break;
