@@ -262,7 +262,7 @@ pub struct AskArgs {
     #[arg(long)]
     pub no_stream: bool,
     /// The question
-    #[arg(required = true, num_args = 1.., trailing_var_arg = true)]
+    #[arg(required = true, num_args = 1..)]
     pub question: Vec<String>,
 }
 

@@ -15,6 +15,8 @@ pub enum Failure {
     Message(String),
     /// Bad usage (exit 2).
     Usage(String),
+    /// Stopped as asked (SIGTERM) after saying what was kept: exit 0.
+    Stopped,
 }
 
 impl From<Error> for Failure {
@@ -56,6 +58,7 @@ pub fn report(failure: &Failure) -> ExitCode {
             let _ = writeln!(err, "error: {m}");
             ExitCode::from(2)
         }
+        Failure::Stopped => ExitCode::SUCCESS,
     }
 }
 
@@ -63,7 +66,7 @@ pub fn report(failure: &Failure) -> ExitCode {
 /// standard output (`| head`) is not an error.
 pub fn emit(text: &str, output: Option<&Path>) -> Outcome {
     match output {
-        Some(path) => std::fs::write(path, text)
+        Some(path) => write_private(path, text)
             .map_err(|e| Failure::Message(format!("cannot write {}: {e}", path.display()))),
         None => {
             let mut out = std::io::stdout().lock();
@@ -75,6 +78,21 @@ pub fn emit(text: &str, output: Option<&Path>) -> Outcome {
             }
         }
     }
+}
+
+/// Writes `text` to `path` readable by this user only (0600, whatever the
+/// umask): what `--output` writes holds the same conversations as the 0600
+/// database. An existing file is truncated and set to 0600 too.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(text.as_bytes())
 }
 
 /// Pretty JSON with a final newline.

@@ -362,6 +362,11 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, delay: Duration) -> std::io:
         _ => (None, None),
     };
     if !stream {
+        // A slow reply is slow in one piece too (a summary, a non-streamed
+        // turn): its delay once before the body.
+        if let Some(delay) = reply.delay {
+            std::thread::sleep(delay);
+        }
         let body = whole_body(format, &model, &reply);
         if cut.is_some() {
             // Promise more than is sent, then close.

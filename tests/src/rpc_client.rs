@@ -98,6 +98,11 @@ impl RpcServer {
         }
     }
 
+    /// The server's process id (to signal it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the server logged on stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()

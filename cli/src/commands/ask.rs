@@ -244,6 +244,9 @@ async fn drive(
                 // End the streamed line, whatever happened, before any message.
                 end_line(print, &printed);
                 match (&error, session) {
+                    (Error::Cancelled, Some(name)) if events.terminated() => eprintln!(
+                        "Stopped (SIGTERM): the reply so far is kept in '{name}', marked interrupted."
+                    ),
                     (Error::Cancelled, Some(name)) => eprintln!(
                         "Cancelled: the reply so far is kept in '{name}', marked interrupted."
                     ),
@@ -258,6 +261,7 @@ async fn drive(
         }
     }
     match (finished, failure) {
+        (_, Some(Error::Cancelled)) if events.terminated() => Err(Failure::Stopped),
         (_, Some(error)) => Err(error.into()),
         (Some(turn), None) => Ok(turn),
         (None, None) => Err(Failure::Message("the turn ended without a reply".into())),

@@ -40,6 +40,9 @@ pub struct Events {
     events: atmos_ai::TurnEvents,
     cancel: atmos_ai::CancellationToken,
     ctrl_c: std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>,
+    /// SIGTERM (a supervisor stopping the command): a cancel too.
+    term: Option<tokio::signal::unix::Signal>,
+    terminated: bool,
 }
 
 impl Events {
@@ -48,17 +51,35 @@ impl Events {
             events,
             cancel,
             ctrl_c: Box::pin(tokio::signal::ctrl_c()),
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+            terminated: false,
         }
     }
 
     /// The next event; `None` when the turn (and its compaction) is over.
     pub async fn next(&mut self) -> Option<atmos_ai::TurnEvent> {
         loop {
+            let cancelled = self.cancel.is_cancelled();
             tokio::select! {
                 event = self.events.recv() => return event,
-                _ = &mut self.ctrl_c, if !self.cancel.is_cancelled() => self.cancel.cancel(),
+                _ = &mut self.ctrl_c, if !cancelled => self.cancel.cancel(),
+                Some(()) = async {
+                    match &mut self.term {
+                        Some(term) => term.recv().await,
+                        None => std::future::pending().await,
+                    }
+                }, if !cancelled => {
+                    self.terminated = true;
+                    self.cancel.cancel();
+                }
             }
         }
+    }
+
+    /// Whether SIGTERM cancelled the turn (the command then ends with 0:
+    /// it was asked to stop, and stopped cleanly).
+    pub fn terminated(&self) -> bool {
+        self.terminated
     }
 }
 

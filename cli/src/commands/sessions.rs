@@ -456,9 +456,12 @@ fn doctor(config: Option<PathBuf>, args: FormatArg) -> Outcome {
             }
         }
     }
-    let sessions = Sessions::open(project)?;
+    let mut sessions = Sessions::open(project)?;
     let problems = sessions.integrity_problems()?;
     let status = sessions.status()?;
+    // Turns and compactions under way; a lease left by a process that was
+    // killed is given back here (the next turn would take it over too).
+    let (busy, freed) = sessions.busy_sessions()?;
     let text = match args.format {
         TextFormat::Json => output::json(&serde_json::json!({
             "databasePath": db.display().to_string(),
@@ -466,6 +469,8 @@ fn doctor(config: Option<PathBuf>, args: FormatArg) -> Outcome {
             "sessionCount": status.session_count,
             "integrity": if problems.is_empty() { vec!["ok".to_string()] } else { problems.clone() },
             "permissionsFixed": fixed,
+            "busySessions": busy,
+            "staleLeasesReleased": freed,
         })),
         TextFormat::Text => {
             let mut t = format!(
@@ -481,6 +486,20 @@ fn doctor(config: Option<PathBuf>, args: FormatArg) -> Outcome {
                 for p in &problems {
                     t.push_str(&format!("  {p}\n"));
                 }
+            }
+            match busy.as_slice() {
+                [] => t.push_str("Turns under way: none\n"),
+                names => t.push_str(&format!(
+                    "Turns under way (busy until they end): {}\n",
+                    names.join(", ")
+                )),
+            }
+            if !freed.is_empty() {
+                t.push_str(&format!(
+                    "Released the locks of ended processes on: {} (they were killed mid-turn \
+                     or mid-compaction; the sessions are free again)\n",
+                    freed.join(", ")
+                ));
             }
             if fixed.is_empty() {
                 t.push_str("Permissions: ok (folder 700, file 600)\n");

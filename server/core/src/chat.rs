@@ -163,6 +163,17 @@ impl Sessions {
         if !turn.retry && turn.message.trim().is_empty() {
             return Err(Error::invalid_param("message", "the message is empty"));
         }
+        let size = turn.message.len() + turn.context.iter().map(|c| c.text.len()).sum::<usize>();
+        if size > MAX_MESSAGE_BYTES {
+            return Err(Error::invalid_param(
+                "message",
+                format!(
+                    "the message and its context are {}, over the limit of 4 MiB: send the part \
+                     that matters (a plan's summary, the failing resource), not the whole file",
+                    crate::sessions::size_text(size)
+                ),
+            ));
+        }
         let session = self.get(&turn.key)?;
         let (settings, provider) =
             provider_for(&self.project().config, &session.provider, &session.model)?;
@@ -458,6 +469,10 @@ pub fn provider_error(e: ProviderError) -> Error {
     }
 }
 
+/// The largest user message, its context included (4 MiB): more than any
+/// model's context window, and what every later request would carry.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
 /// `pid@host/random`: unique per turn, and tells whether its process lives.
 pub(crate) fn lease_holder() -> String {
     format!(
@@ -481,9 +496,11 @@ pub fn holder_is_gone(holder: &str) -> bool {
     if !std::path::Path::new("/proc/self").exists() {
         return false;
     }
-    let Some((pid, rest)) = holder.split_once('@') else {
+    let Some((who, rest)) = holder.split_once('@') else {
         return false;
     };
+    // `PID` for a turn, `compact-PID` for a compaction.
+    let pid = who.rsplit('-').next().unwrap_or(who);
     let Some((host, _)) = rest.split_once('/') else {
         return false;
     };

@@ -544,6 +544,18 @@ fn validate(raw: RawAi) -> Result<Config> {
                 return Err(invalid(format!("{key}.{field}"), "\"\"", "cannot be empty"));
             }
         }
+        // The name of a variable, never a key itself: what is not a name is
+        // not shown back (it may be the secret).
+        if let Some(var) = &p.api_key_env
+            && !is_variable_name(var)
+        {
+            return Err(invalid(
+                format!("{key}.api_key_env"),
+                "(not shown: it may be a key)",
+                "must be the name of the environment variable that holds the key (such as \
+                 OPENAI_API_KEY), not the key itself: put the key in that variable",
+            ));
+        }
         providers.insert(
             name,
             ProviderConfig {
@@ -673,6 +685,15 @@ fn validate(raw: RawAi) -> Result<Config> {
             },
         },
     })
+}
+
+/// `OPENAI_API_KEY`: letters, digits and `_`, not starting with a digit.
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn kind_names() -> String {
@@ -837,6 +858,19 @@ mod tests {
             assert_eq!(v, value, "{yaml}");
             assert!(!rule.is_empty() && !rule.contains("Raw"), "{rule}");
         }
+    }
+
+    #[test]
+    fn a_key_given_as_api_key_env_is_refused_without_being_shown() {
+        let secret = "sk-proj-AbC123xyz-not-a-real-key";
+        let (key, value, rule) = err(&format!(
+            "ai:\n  providers:\n    openai:\n      api_key_env: {secret}\n"
+        ));
+        assert_eq!(key, "ai.providers.openai.api_key_env");
+        let shown = format!("{key} {value} {rule}");
+        assert!(!shown.contains("AbC123"), "{shown}");
+        assert!(rule.contains("OPENAI_API_KEY"), "{rule}");
+        assert!(parse("ai:\n  providers:\n    openai:\n      api_key_env: MY_KEY_2\n").is_ok());
     }
 
     #[test]

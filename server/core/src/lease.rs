@@ -85,6 +85,27 @@ impl Sessions {
         Ok(LeaseGuard::new(lease, self.orphans()))
     }
 
+    /// Sessions whose turn or compaction holds their lease now, by name;
+    /// the leases of processes that have ended are given back first (and
+    /// their sessions' names returned as the second list).
+    pub fn busy_sessions(&mut self) -> crate::error::Result<(Vec<String>, Vec<String>)> {
+        let mut busy = Vec::new();
+        let mut freed = Vec::new();
+        for lease in self.store().live_leases()? {
+            let name = self
+                .get(&atmos_store::SessionKey::Id(lease.session_id.clone()))
+                .map(|s| s.name)
+                .unwrap_or_else(|_| lease.session_id.clone());
+            if crate::chat::holder_is_gone(&lease.holder) {
+                self.store_mut().release_lease(&lease)?;
+                freed.push(name);
+            } else {
+                busy.push(name);
+            }
+        }
+        Ok((busy, freed))
+    }
+
     /// Gives a lease back at the normal end of its work.
     pub(crate) fn release(&mut self, guard: LeaseGuard) {
         let lease = guard.disarm();

@@ -493,13 +493,39 @@ pub fn check_name(name: &str) -> Result<()> {
     })
 }
 
+/// The most metadata a session keeps, as JSON (64 KiB): tags such as a
+/// ticket or a stack name, which every listing carries.
+pub const MAX_METADATA_BYTES: usize = 64 * 1024;
+
 fn check_metadata(metadata: Option<serde_json::Value>) -> Result<serde_json::Value> {
     match metadata {
         None | Some(serde_json::Value::Null) => Ok(serde_json::json!({})),
-        Some(m @ serde_json::Value::Object(_)) => Ok(m),
+        Some(m @ serde_json::Value::Object(_)) => {
+            let size = serde_json::to_vec(&m).map_or(usize::MAX, |b| b.len());
+            if size > MAX_METADATA_BYTES {
+                return Err(Error::invalid_param(
+                    "metadata",
+                    format!(
+                        "metadata is {} as JSON, over the limit of 64 KiB: keep tags (a ticket, \
+                         a stack) in it, and put documents in a message",
+                        crate::sessions::size_text(size)
+                    ),
+                ));
+            }
+            Ok(m)
+        }
         Some(_) => Err(Error::invalid_param(
             "metadata",
             "metadata must be a JSON object",
         )),
+    }
+}
+
+/// `15.0 MB`, `80 KiB`, `120 bytes`.
+pub(crate) fn size_text(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+        b if b >= 1024 => format!("{} KiB", b / 1024),
+        b => format!("{b} bytes"),
     }
 }

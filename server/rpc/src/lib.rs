@@ -40,7 +40,15 @@ use tokio::sync::mpsc;
 /// Serves the protocol on this process's stdin and stdout until `exit` or
 /// EOF, then closes the session database. Call it inside a tokio runtime.
 pub async fn serve_stdio(options: ServeOptions) -> std::io::Result<()> {
-    serve(stdin_reader()?, tokio::io::stdout(), options).await;
+    // SIGTERM (a client or a supervisor stopping the server) is a cancel of
+    // every turn under way: what arrived is stored, marked interrupted, and
+    // the server then exits as on `exit`.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let stop = async move {
+        term.recv().await;
+        tracing::info!("SIGTERM: cancelling the turns under way; what arrived is kept");
+    };
+    serve_until(stdin_reader()?, tokio::io::stdout(), options, stop).await;
     Ok(())
 }
 
@@ -52,9 +60,27 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    serve_until(input, output, options, std::future::pending()).await;
+}
+
+/// [`serve`], and stops early when `stop` completes: the requests under way
+/// are dropped (which cancels their turns), the turns store what they have,
+/// and the database is closed.
+async fn serve_until<R, W>(
+    input: R,
+    output: W,
+    options: ServeOptions,
+    stop: impl std::future::Future<Output = ()>,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let workspace = Arc::new(workspace::Workspace::default());
     let (service, socket) = server::Backend::service(options, workspace.clone());
-    transport::run(input, output, service, socket).await;
+    tokio::select! {
+        _ = transport::run(input, output, service, socket) => {}
+        _ = stop => {}
+    }
     workspace.close().await;
     tracing::info!("stopped");
 }

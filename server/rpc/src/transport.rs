@@ -100,11 +100,35 @@ where
                     break;
                 };
                 let is_initialize = request.method() == "initialize";
+                // tower-lsp-server answers nothing for an unknown `$/`
+                // method even when it has an id; LSP says -32601.
+                let unanswered = request
+                    .method()
+                    .starts_with("$/")
+                    .then(|| {
+                        request
+                            .id()
+                            .cloned()
+                            .map(|id| (id, request.method().to_string()))
+                    })
+                    .flatten();
                 let response = ready.call(request);
                 let out = out.clone();
                 let task = async move {
-                    if let Ok(Some(response)) = response.await {
-                        let _ = out.send(Outgoing::Response(response));
+                    match (response.await, unanswered) {
+                        (Ok(Some(response)), _) => {
+                            let _ = out.send(Outgoing::Response(response));
+                        }
+                        (Ok(None), Some((id, method))) => {
+                            let _ = out.send(Outgoing::Response(Response::from_error(
+                                id,
+                                error(
+                                    ErrorCode::MethodNotFound,
+                                    format!("unknown method {method}"),
+                                ),
+                            )));
+                        }
+                        _ => {}
                     }
                 };
                 if is_initialize {
@@ -365,6 +389,9 @@ pub(crate) enum Frame {
 pub(crate) struct FrameReader<R> {
     input: BufReader<R>,
     max_body: usize,
+    /// The bytes of an over-long body still to skip: it is answered as soon
+    /// as its header is read, and skipped before the next frame.
+    skip: u64,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
@@ -372,6 +399,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         FrameReader {
             input: BufReader::new(input),
             max_body: MAX_BODY_BYTES,
+            skip: 0,
         }
     }
 
@@ -380,11 +408,20 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         FrameReader {
             input: BufReader::new(input),
             max_body,
+            skip: 0,
         }
     }
 
     /// The next frame; `None` at the end of the input.
     pub(crate) async fn next(&mut self) -> io::Result<Option<Frame>> {
+        if self.skip > 0 {
+            let want = std::mem::take(&mut self.skip);
+            let skipped =
+                tokio::io::copy(&mut (&mut self.input).take(want), &mut tokio::io::sink()).await?;
+            if skipped < want {
+                return Ok(None);
+            }
+        }
         let mut length: Option<Result<usize, String>> = None;
         let mut headers = 0usize;
         loop {
@@ -434,10 +471,8 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                 format!("invalid Content-Length {value:?}: it must be the body's length in bytes"),
             )))),
             Some(Ok(n)) if n > self.max_body => {
-                let skipped = tokio::io::copy(&mut (&mut self.input).take(n as u64), &mut tokio::io::sink()).await?;
-                if skipped < n as u64 {
-                    return Ok(None);
-                }
+                // Answered now; its bytes are skipped before the next frame.
+                self.skip = n as u64;
                 Ok(Some(Frame::Malformed(error(
                     ErrorCode::InvalidRequest,
                     format!("a message of {n} bytes is over the limit of {} bytes; it was skipped", self.max_body),
@@ -477,13 +512,13 @@ async fn read_line<R: AsyncBufRead + Unpin>(input: &mut R) -> io::Result<Option<
             None => (buf, false),
         };
         let used = chunk.len();
-        if !too_long {
-            if line.len() + used > MAX_HEADER_LINE + 2 {
-                too_long = true;
-                line.clear();
-            } else {
-                line.extend_from_slice(chunk);
-            }
+        line.extend_from_slice(chunk);
+        // Of an over-long line only its end is kept: unframed bytes with no
+        // newline may run straight into the next `Content-Length` header,
+        // which must not be lost with them.
+        if line.len() > MAX_HEADER_LINE + 2 {
+            too_long = true;
+            line.drain(..line.len() - (MAX_HEADER_LINE + 2));
         }
         input.consume(used);
         if done {
@@ -494,7 +529,7 @@ async fn read_line<R: AsyncBufRead + Unpin>(input: &mut R) -> io::Result<Option<
 
 fn finish(mut line: Vec<u8>, too_long: bool) -> Option<Vec<u8>> {
     if too_long {
-        return None;
+        tracing::warn!("cut a header line longer than {MAX_HEADER_LINE} bytes to its end");
     }
     while matches!(line.last(), Some(b'\n' | b'\r')) {
         line.pop();

@@ -106,6 +106,14 @@ impl Workspace {
             state.engine.take()
         };
         if let Some(engine) = engine {
+            // Cancelled turns store what arrived first; a compaction's AI
+            // summary is given a while, not forever.
+            if tokio::time::timeout(std::time::Duration::from_secs(10), engine.wait_idle())
+                .await
+                .is_err()
+            {
+                tracing::warn!("a turn or compaction was still running at shutdown");
+            }
             let _ = tokio::task::spawn_blocking(move || engine.close()).await;
         }
     }

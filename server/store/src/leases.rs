@@ -80,6 +80,23 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// The leases not yet expired (sessions whose turn or compaction is
+    /// under way, or whose holder died less than a lease ago).
+    pub fn live_leases(&self) -> Result<Vec<Lease>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT session_id, holder FROM turn_leases WHERE expires_at > ?1")
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([now_millis()], |r| {
+            Ok(Lease {
+                session_id: r.get(0)?,
+                holder: r.get(1)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
+    }
+
     /// Gives a lease back (a no-op when it was already taken over).
     pub fn release_lease(&mut self, lease: &Lease) -> Result<()> {
         self.conn

@@ -74,11 +74,15 @@ pub(crate) fn evict(tx: &Transaction<'_>, max: u32, keep: &str) -> rusqlite::Res
     if excess <= 0 {
         return Ok(Vec::new());
     }
+    // A session whose turn (or compaction) holds its lease is in use: the
+    // next least recently used goes instead (or, if all are, none for now).
     let mut stmt = tx.prepare(
-        "SELECT id, name FROM sessions WHERE id != ?1 ORDER BY updated_at ASC, rowid ASC LIMIT ?2",
+        "SELECT id, name FROM sessions WHERE id != ?1 \
+         AND id NOT IN (SELECT session_id FROM turn_leases WHERE expires_at > ?3) \
+         ORDER BY updated_at ASC, rowid ASC LIMIT ?2",
     )?;
     let victims = stmt
-        .query_map(params![keep, excess], |r| {
+        .query_map(params![keep, excess, crate::now_millis()], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -44,6 +44,9 @@ use atmos_store::SessionKey;
 #[derive(Debug, Clone)]
 pub struct Engine {
     thread: thread::Handle,
+    /// The turns and compactions running, so that a shutdown can wait for
+    /// them to store what they have (see [`Engine::wait_idle`]).
+    tasks: tokio_util::task::TaskTracker,
 }
 
 impl Engine {
@@ -53,6 +56,7 @@ impl Engine {
     pub fn open(project: Project) -> Result<Engine> {
         Ok(Engine {
             thread: thread::Handle::spawn(Sessions::open(project)?)?,
+            tasks: tokio_util::task::TaskTracker::new(),
         })
     }
 
@@ -82,7 +86,8 @@ impl Engine {
     /// stream ends with `Failed` carrying `Error::Cancelled`.
     pub fn chat(&self, request: TurnRequest, cancel: CancellationToken) -> TurnEvents {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(turn::chat(self.clone(), request, cancel, tx));
+        self.tasks
+            .spawn(turn::chat(self.clone(), request, cancel, tx));
         rx
     }
 
@@ -93,8 +98,18 @@ impl Engine {
     /// changed).
     pub fn compact(&self, key: SessionKey, cancel: CancellationToken) -> TurnEvents {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(turn::compact_now(self.clone(), key, cancel, tx));
+        self.tasks
+            .spawn(turn::compact_now(self.clone(), key, cancel, tx));
         rx
+    }
+
+    /// Waits until every turn and compaction started has ended (each stores
+    /// what it has when it is cancelled). A server shutting down cancels its
+    /// turns, then waits here before it closes the database.
+    pub async fn wait_idle(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+        self.tasks.reopen();
     }
 
     /// Gives up this handle. The last handle to go (closed or dropped) waits,

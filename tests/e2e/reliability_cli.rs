@@ -1,0 +1,359 @@
+//! Reliability defects found from the outside (issue 13), each through the
+//! real binary: a process killed or stopped mid-work, sessions in use, the
+//! files it writes, and input it must refuse without echoing secrets.
+
+use atmos_tests::fake_provider::{FakeProvider, Reply};
+use atmos_tests::project::{Run, TestProject};
+use atmos_tests::rpc_client::RpcServer;
+use serde_json::{Value, json};
+use std::io::BufReader;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ATMOS: &str = env!("CARGO_BIN_EXE_atmos");
+
+fn config(fake: &FakeProvider, extra: &str) -> String {
+    format!(
+        "ai:\n  default_provider: anthropic\n{extra}  providers:\n    anthropic:\n      base_url: {}\n      api_key_env: ATMOS_TEST_KEY\n  sessions:\n    enabled: true\n",
+        fake.base_url()
+    )
+}
+
+fn atmos(p: &TestProject, args: &[&str]) -> Command {
+    let mut cmd = p.command(ATMOS);
+    cmd.env("ATMOS_TEST_KEY", "k").args(args);
+    cmd
+}
+
+fn run(p: &TestProject, args: &[&str]) -> Run {
+    Run::from(atmos(p, args).output().unwrap())
+}
+
+/// Waits (a hang guard, not a timing check) until `done` holds.
+#[track_caller]
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+/// (content, interrupted, archived) of a session's stored messages.
+fn stored(p: &TestProject, session: &str) -> Vec<(String, bool)> {
+    let conn = rusqlite::Connection::open(p.db_path()).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT m.content, m.interrupted FROM messages m JOIN sessions s ON s.id = m.session_id \
+             WHERE s.name = ?1 AND m.is_summary = 0 ORDER BY m.id",
+        )
+        .unwrap();
+    stmt.query_map([session], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+fn is_summary_request(body: &Value) -> bool {
+    body["system"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("You compact the history"))
+}
+
+#[test]
+fn a_compaction_killed_mid_summary_does_not_lock_the_session() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(
+        &fake,
+        "  max_history_messages: 50\n",
+    ).replace(
+        "    enabled: true\n",
+        "    enabled: true\n    auto_compact:\n      enabled: false\n      preserve_recent: 2\n      use_ai_summary: true\n",
+    ));
+    let long = "the staging VPC peers with shared services and must not overlap. ".repeat(6);
+    for t in 1..=2 {
+        run(
+            &p,
+            &["ai", "ask", "--session", "s", &format!("q{t}: {long}")],
+        )
+        .ok();
+    }
+    // The summary takes long: the compaction is killed while it waits.
+    let mut slow = Reply::new(&["SUMMARY: prod 10.40.0.0/16"], 10, 5);
+    slow.delay = Some(Duration::from_secs(20));
+    fake.push_reply(slow);
+    let mut compact = atmos(&p, &["ai", "sessions", "compact", "s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the summary request", || {
+        fake.requests().iter().any(|r| is_summary_request(&r.body))
+    });
+    signal(&compact, "-KILL");
+    compact.wait().unwrap();
+    // doctor says which lock it gave back; the next turn is not refused.
+    let doctor = run(&p, &["ai", "sessions", "doctor"]).ok().to_string();
+    assert!(
+        doctor.contains("Released the locks of ended processes on: s"),
+        "{doctor}"
+    );
+    fake.push_reply(Reply::new(&["three"], 5, 1));
+    let third = run(&p, &["ai", "ask", "--session", "s", "three"]);
+    assert_eq!(third.ok(), "three\n");
+}
+
+#[test]
+fn a_killed_compaction_is_taken_over_by_the_next_turn_without_doctor() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, "").replace(
+        "    enabled: true\n",
+        "    enabled: true\n    auto_compact:\n      preserve_recent: 2\n",
+    ));
+    let long = "the staging VPC peers with shared services and must not overlap. ".repeat(6);
+    for t in 1..=2 {
+        run(
+            &p,
+            &["ai", "ask", "--session", "s", &format!("q{t}: {long}")],
+        )
+        .ok();
+    }
+    let mut slow = Reply::new(&["SUMMARY"], 10, 5);
+    slow.delay = Some(Duration::from_secs(20));
+    fake.push_reply(slow);
+    let mut compact = atmos(&p, &["ai", "sessions", "compact", "s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the summary request", || {
+        fake.requests().iter().any(|r| is_summary_request(&r.body))
+    });
+    signal(&compact, "-KILL");
+    compact.wait().unwrap();
+    fake.push_reply(Reply::new(&["free"], 5, 1));
+    assert_eq!(
+        run(&p, &["ai", "ask", "--session", "s", "again"]).ok(),
+        "free\n"
+    );
+}
+
+#[test]
+fn eviction_skips_a_session_whose_turn_is_running() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, "").replace(
+        "    enabled: true\n",
+        "    enabled: true\n    max_sessions: 2\n",
+    ));
+    let mut slow = Reply::new(&["a slow ", "answer"], 5, 2);
+    slow.delay = Some(Duration::from_millis(700));
+    fake.push_reply(slow);
+    let ask = atmos(&p, &["ai", "ask", "--session", "a", "hello"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the turn to reach the provider", || {
+        !fake.requests().is_empty()
+    });
+    run(&p, &["ai", "sessions", "create", "b"]).ok();
+    let c = run(&p, &["ai", "sessions", "create", "c"]);
+    c.ok();
+    // `a` is the least recently used but busy: `b` goes instead.
+    assert!(c.stderr.contains("'b'"), "{}", c.stderr);
+    let out = ask.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a slow answer\n");
+    assert_eq!(
+        stored(&p, "a"),
+        [
+            ("hello".to_string(), false),
+            ("a slow answer".to_string(), false)
+        ]
+    );
+}
+
+#[test]
+fn sigterm_stops_ask_and_serve_keeping_the_partial_reply() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, ""));
+    // ask: the first piece arrives, then SIGTERM.
+    let mut slow = Reply::new(&["first piece ", "never"], 5, 2);
+    slow.delay = Some(Duration::from_millis(1500));
+    fake.push_reply(slow);
+    let mut ask = atmos(&p, &["ai", "ask", "--session", "t", "tell me"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(ask.stdout.take().unwrap());
+    let mut first = vec![0u8; "first piece ".len()];
+    std::io::Read::read_exact(&mut out, &mut first).unwrap();
+    signal(&ask, "-TERM");
+    let status = ask.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut ask.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("Stopped (SIGTERM)"), "{err}");
+    assert_eq!(
+        stored(&p, "t"),
+        [
+            ("tell me".to_string(), false),
+            ("first piece ".to_string(), true)
+        ]
+    );
+
+    // serve: the same for a turn of an editor.
+    let mut slow = Reply::new(&["editor piece ", "never"], 5, 2);
+    slow.delay = Some(Duration::from_millis(1500));
+    fake.push_reply(slow);
+    let mut s = RpcServer::spawn(atmos(&p, &["ai", "serve"]));
+    s.initialize(p.root());
+    s.call("atmos/session/create", json!({"name": "e"}));
+    s.send_request(
+        "atmos/chat",
+        json!({"name": "e", "message": "from the editor"}),
+    );
+    s.notifications_until(|n| n["method"] == "atmos/chat/delta");
+    let pid = s.pid();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(s.wait().code(), Some(0), "{}", s.stderr());
+    assert_eq!(
+        stored(&p, "e"),
+        [
+            ("from the editor".to_string(), false),
+            ("editor piece ".to_string(), true)
+        ]
+    );
+}
+
+#[test]
+fn flags_after_the_question_are_flags() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, ""));
+    fake.push_reply(Reply::new(&["kept"], 5, 1));
+    run(
+        &p,
+        &["ai", "ask", "what is kept?", "--session", "late-flag"],
+    )
+    .ok();
+    assert_eq!(
+        stored(&p, "late-flag"),
+        [
+            ("what is kept?".to_string(), false),
+            ("kept".to_string(), false)
+        ]
+    );
+}
+
+#[test]
+fn exported_files_are_private_whatever_the_umask() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, ""));
+    run(&p, &["ai", "sessions", "create", "x"]).ok();
+    for (format, file) in [("json", "x.json"), ("markdown", "x.md")] {
+        let script =
+            format!("umask 000; '{ATMOS}' ai sessions export x --format {format} --output {file}");
+        let mut cmd = p.command("sh");
+        cmd.args(["-c", &script]);
+        Run::from(cmd.output().unwrap()).ok();
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(p.root().join(file))
+                .unwrap()
+                .permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+}
+
+#[test]
+fn a_key_in_api_key_env_is_never_echoed() {
+    let secret = "sk-ant-api03-AbCdEf0123456789-not-real";
+    let p = TestProject::new(&format!(
+        "ai:\n  default_provider: anthropic\n  providers:\n    anthropic:\n      api_key_env: {secret}\n  sessions:\n    enabled: true\n"
+    ));
+    let out = run(&p, &["ai", "ask", "hello"]);
+    let err = out.fails(1).to_string();
+    assert!(!err.contains("AbCdEf0123456789"), "{err}");
+    assert!(err.contains("ai.providers.anthropic.api_key_env"), "{err}");
+}
+
+#[test]
+fn oversized_metadata_and_messages_are_refused_with_the_limit() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, ""));
+    let mut s = RpcServer::spawn(atmos(&p, &["ai", "serve"]));
+    s.initialize(p.root());
+    let big = "x".repeat(200 * 1024);
+    let err = s.request(
+        "atmos/session/create",
+        json!({"name": "meta", "metadata": {"notes": big}}),
+    );
+    assert_eq!(err["error"]["code"], -32602, "{err}");
+    assert_eq!(err["error"]["data"]["field"], "metadata");
+    assert!(err["error"]["message"].as_str().unwrap().contains("64 KiB"));
+    s.call("atmos/session/create", json!({"name": "m"}));
+    let huge = "y".repeat(5 * 1024 * 1024);
+    let err = s.request("atmos/chat", json!({"name": "m", "message": huge}));
+    assert_eq!(err["error"]["code"], -32602);
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("4 MiB"),
+        "{err}"
+    );
+    assert!(fake.requests().is_empty(), "nothing was sent");
+    assert!(stored(&p, "m").is_empty(), "nothing was stored");
+    // A listing stays small.
+    let list = s.call("atmos/session/list", json!({}));
+    assert!(list.to_string().len() < 4096);
+}
+
+#[test]
+fn unknown_dollar_requests_are_answered_and_oversized_frames_at_once() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, ""));
+    let mut s = RpcServer::spawn(atmos(&p, &["ai", "serve"]));
+    s.initialize(p.root());
+    let err = s.request("$/atmos/nothing", json!({}));
+    assert_eq!(err["error"]["code"], -32601, "{err}");
+    // A frame announcing more than the limit is answered from its header,
+    // before (and without) its body.
+    s.send_raw(b"Content-Length: 999999999\r\n\r\n");
+    let answer = s.response(&Value::Null);
+    assert_eq!(answer["error"]["code"], -32600, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("over the limit")
+    );
+}
+
+#[test]
+fn unframed_bytes_without_a_newline_do_not_swallow_the_next_frame() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, ""));
+    let mut s = RpcServer::spawn(atmos(&p, &["ai", "serve"]));
+    s.initialize(p.root());
+    s.send_raw(&vec![b'z'; 200 * 1024]);
+    let status = s.call("atmos/status", json!({}));
+    assert_eq!(status["sessionsEnabled"], true, "{status}");
+}
