@@ -357,3 +357,61 @@ fn unframed_bytes_without_a_newline_do_not_swallow_the_next_frame() {
     let status = s.call("atmos/status", json!({}));
     assert_eq!(status["sessionsEnabled"], true, "{status}");
 }
+
+#[test]
+fn a_reply_killed_mid_stream_leaves_what_arrived_and_the_next_turn_works() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, ""));
+    let mut slow = Reply::new(&["one ", "two ", "three ", "four"], 5, 2);
+    slow.delay = Some(Duration::from_millis(800));
+    fake.push_reply(slow);
+    let mut ask = atmos(&p, &["ai", "ask", "--session", "k", "count"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(ask.stdout.take().unwrap());
+    let mut seen = vec![0u8; "one two three ".len()];
+    std::io::Read::read_exact(&mut out, &mut seen).unwrap();
+    signal(&ask, "-KILL");
+    ask.wait().unwrap();
+    // Stored while it streamed (every ~500 ms): at least the first two
+    // pieces, marked interrupted.
+    let kept = stored(&p, "k");
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(kept[0], ("count".to_string(), false));
+    assert!(kept[1].0.starts_with("one two "), "{kept:?}");
+    assert!(kept[1].1, "marked interrupted: {kept:?}");
+    let conn = rusqlite::Connection::open(p.db_path()).unwrap();
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    // The killed process's lock is taken over at once.
+    fake.push_reply(Reply::new(&["next"], 5, 1));
+    assert_eq!(
+        run(&p, &["ai", "ask", "--session", "k", "again"]).ok(),
+        "next\n"
+    );
+    // A slow reply that finishes (checkpointed on the way) is one row,
+    // whole, not interrupted, with its usage.
+    let mut slow = Reply::new(&["slow ", "but ", "whole"], 7, 3);
+    slow.delay = Some(Duration::from_millis(600));
+    fake.push_reply(slow);
+    assert_eq!(
+        run(&p, &["ai", "ask", "--session", "k", "slowly"]).ok(),
+        "slow but whole
+"
+    );
+    let kept = stored(&p, "k");
+    assert_eq!(kept.len(), 6, "{kept:?}");
+    assert_eq!(kept.last().unwrap(), &("slow but whole".to_string(), false));
+    let (input, output): (i64, i64) = conn
+        .query_row(
+            "SELECT input_tokens, output_tokens FROM messages ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((input, output), (7, 3));
+}

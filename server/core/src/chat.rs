@@ -81,6 +81,11 @@ pub struct PreparedTurn {
     pub started: Instant,
     provider: Box<dyn Provider>,
     lease: Option<LeaseGuard>,
+    /// The row of the reply stored while it streamed (see
+    /// [`Sessions::checkpoint_reply`]); 0 until the first checkpoint. Shared
+    /// with the checkpoint jobs, which run on the store thread in order,
+    /// before the turn's end.
+    pub(crate) checkpoint: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl std::fmt::Debug for PreparedTurn {
@@ -125,7 +130,35 @@ impl PreparedTurn {
             started: Instant::now(),
             provider,
             lease,
+            checkpoint: Default::default(),
         }
+    }
+}
+
+impl Sessions {
+    /// Stores what has arrived of a reply while it streams, marked
+    /// interrupted: a crash (SIGKILL, power) then leaves the session with it.
+    /// The first call appends the reply; later ones rewrite it; the turn's
+    /// end makes it whole (or leaves it interrupted).
+    pub(crate) fn checkpoint_reply(
+        &mut self,
+        session_id: &str,
+        row: &std::sync::atomic::AtomicI64,
+        text: &str,
+    ) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        match row.load(Ordering::SeqCst) {
+            0 => {
+                let mut m = NewMessage::new(Role::Assistant, text.to_string());
+                m.interrupted = true;
+                let stored = self.store_mut().append_message(session_id, &m)?;
+                row.store(stored.id, Ordering::SeqCst);
+            }
+            id => {
+                self.store_mut().update_reply(id, text, true, None)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -268,19 +301,33 @@ impl Sessions {
             ReplyOutcome::Failed { partial, error } => (partial, None, Some(provider_error(error))),
             ReplyOutcome::Cancelled { partial } => (partial, None, Some(Error::Cancelled)),
         };
+        let checkpoint = turn.checkpoint.load(std::sync::atomic::Ordering::SeqCst);
         if let Some(error) = failure {
             // No empty reply is stored; a partial one is kept, marked.
-            if !text.is_empty() {
-                let mut m = NewMessage::new(Role::Assistant, text);
-                m.interrupted = true;
-                self.store_mut().append_message(&session.id, &m)?;
+            match (checkpoint, text.is_empty()) {
+                (0, true) => {}
+                (0, false) => {
+                    let mut m = NewMessage::new(Role::Assistant, text);
+                    m.interrupted = true;
+                    self.store_mut().append_message(&session.id, &m)?;
+                }
+                (id, _) => {
+                    self.store_mut().update_reply(id, &text, true, None)?;
+                }
             }
             return Err(error);
         }
         let usage = usage.expect("set on success");
-        let mut m = NewMessage::new(Role::Assistant, text);
-        m.usage = Some(usage);
-        let reply = self.store_mut().append_message(&session.id, &m)?;
+        let reply = match checkpoint {
+            0 => {
+                let mut m = NewMessage::new(Role::Assistant, text);
+                m.usage = Some(usage);
+                self.store_mut().append_message(&session.id, &m)?
+            }
+            id => self
+                .store_mut()
+                .update_reply(id, &text, false, Some(&usage))?,
+        };
         let session = self.get(&SessionKey::Id(session.id.clone()))?;
         Ok(FinishedTurn {
             session: Some(session),

@@ -164,6 +164,39 @@ impl Store {
         Ok(stored)
     }
 
+    /// Rewrites a reply stored while it streamed (a checkpoint): its text,
+    /// whether it is still interrupted, and its usage once complete. The
+    /// search index follows (its update trigger).
+    pub fn update_reply(
+        &mut self,
+        id: i64,
+        content: &str,
+        interrupted: bool,
+        usage: Option<&crate::TokenUsage>,
+    ) -> Result<Message> {
+        let path = self.path.clone();
+        let map = |e| crate::error::classify(&path, e);
+        let tx = self.begin()?;
+        tx.prepare_cached(
+            "UPDATE messages SET content = ?1, interrupted = ?2, input_tokens = ?3, \
+             output_tokens = ?4, tokens_estimated = ?5 WHERE id = ?6",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                content,
+                interrupted,
+                usage.map(|u| u.input as i64),
+                usage.map(|u| u.output as i64),
+                usage.is_some_and(|u| u.estimated),
+                id
+            ])
+        })
+        .map_err(map)?;
+        let stored = get_message(&tx, id).map_err(map)?;
+        tx.commit().map_err(map)?;
+        Ok(stored)
+    }
+
     /// What a turn reads: the live summaries (oldest first), then the newest
     /// `limit` unarchived messages (all when `None`), oldest first. Two range
     /// scans of an index: the cost does not grow with the archived history.

@@ -69,6 +69,23 @@ impl Engine {
         self.thread.call(f).await
     }
 
+    /// Queues `f` on the store thread without waiting for it: a streaming
+    /// reply's checkpoint, which must not hold the stream up. Calls queued
+    /// after it run after it.
+    pub(crate) fn queue<F>(&self, what: &'static str, f: F)
+    where
+        F: FnOnce(&mut Sessions) -> Result<()> + Send + 'static,
+    {
+        let sent = self.thread.send(f, move |r: Result<()>| {
+            if let Err(e) = r {
+                tracing::warn!("{what} failed: {e}");
+            }
+        });
+        if let Err(e) = sent {
+            tracing::warn!("{what} failed: {e}");
+        }
+    }
+
     /// [`Engine::call`] for code that is not async (the CLI, the TUI's
     /// effects): blocks this thread until the store thread has answered.
     pub fn call_blocking<T, F>(&self, f: F) -> Result<T>

@@ -53,7 +53,11 @@ impl Handle {
         })
     }
 
-    fn send<T, F>(&self, f: F, reply: impl FnOnce(Result<T>) + Send + 'static) -> Result<()>
+    pub(super) fn send<T, F>(
+        &self,
+        f: F,
+        reply: impl FnOnce(Result<T>) + Send + 'static,
+    ) -> Result<()>
     where
         F: FnOnce(&mut Sessions) -> Result<T> + Send + 'static,
         T: Send + 'static,

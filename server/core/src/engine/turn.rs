@@ -41,7 +41,12 @@ pub(super) async fn chat(engine: Engine, request: TurnRequest, cancel: Cancellat
             .expect("a session turn"),
     );
     send(&tx, TurnEvent::Started(Box::new(started(&prepared))));
-    let (outcome, partial) = stream(&prepared, &cancel, &tx).await;
+    let checkpoints = Checkpoints {
+        engine: &engine,
+        session_id: key_id(&key),
+        row: prepared.checkpoint.clone(),
+    };
+    let (outcome, partial) = stream(&prepared, &cancel, &tx, Some(checkpoints)).await;
     if matches!(outcome, ReplyOutcome::Cancelled { .. }) {
         tracing::info!(session = ?key, "turn cancelled; storing the {} bytes that arrived", partial.len());
     }
@@ -111,18 +116,50 @@ fn started(p: &PreparedTurn) -> Started {
     }
 }
 
+/// How often a streaming reply is stored while it arrives: after this long
+/// since the last time, or this many new bytes, whichever comes first (never
+/// per delta).
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+const CHECKPOINT_BYTES: usize = 4096;
+
+/// Where a session turn stores its reply while it streams.
+struct Checkpoints<'a> {
+    engine: &'a Engine,
+    session_id: String,
+    row: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+fn key_id(key: &SessionKey) -> String {
+    match key {
+        SessionKey::Id(id) | SessionKey::Name(id) => id.clone(),
+    }
+}
+
 /// Phase 2 with the deltas sent as events, until the reply ends or `cancel`
-/// fires. Returns the outcome and the text that arrived.
+/// fires; a session turn also stores what has arrived now and then (see
+/// [`CHECKPOINT_EVERY`]). Returns the outcome and the text that arrived.
 async fn stream(
     prepared: &PreparedTurn,
     cancel: &CancellationToken,
     tx: &Tx,
+    checkpoints: Option<Checkpoints<'_>>,
 ) -> (ReplyOutcome, String) {
     let mut partial = String::new();
     let mut index = 0;
+    let mut last = (std::time::Instant::now(), 0usize);
     let outcome = {
         let mut on_delta = |text: &str| {
             partial.push_str(text);
+            if let Some(c) = &checkpoints {
+                let (at, stored) = last;
+                if at.elapsed() >= CHECKPOINT_EVERY || partial.len() - stored >= CHECKPOINT_BYTES {
+                    let (id, row, text) = (c.session_id.clone(), c.row.clone(), partial.clone());
+                    c.engine.queue("storing the reply so far", move |s| {
+                        s.checkpoint_reply(&id, &row, &text)
+                    });
+                    last = (std::time::Instant::now(), partial.len());
+                }
+            }
             send(
                 tx,
                 TurnEvent::Delta {
@@ -295,7 +332,7 @@ pub fn one_shot(
             prepared.request.stream = turn.stream;
             tokio::spawn(async move {
                 send(&tx, TurnEvent::Started(Box::new(started(&prepared))));
-                let (outcome, partial) = stream(&prepared, &cancel, &tx).await;
+                let (outcome, partial) = stream(&prepared, &cancel, &tx, None).await;
                 match chat::finish_one_shot(prepared, outcome) {
                     Ok(turn) => send(&tx, TurnEvent::Replied(Box::new(turn))),
                     Err(error) => send(&tx, TurnEvent::Failed { error, partial }),
