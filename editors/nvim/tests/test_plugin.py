@@ -230,8 +230,10 @@ def test_server_errors_are_notifications_not_tracebacks(nvim, fake, project, tmp
 def test_commands_new_rename_compact_delete_clean(nvim, project):
     nvim.cmd("AtmosNew scratch")
     nvim.wait(f"{CHAT} and {CHAT}.session.name == 'scratch'")
+    # Long enough that a summary of them is shorter (a few words are not
+    # compacted: no summary would save anything).
     for q in ("one", "two", "three"):
-        nvim.type_and_send(q)
+        nvim.type_and_send(f"{q}: " + "the staging VPC peers with shared services and must not overlap. " * 6)
         nvim.idle()
     nvim.cmd("AtmosCompact")
     nvim.wait("vim.iter(_G.test_notes):any(function(n) return n.msg:find('compacted %d+ message') end)")

@@ -317,8 +317,11 @@ describe("compaction, and the transcript the chat view shows", () => {
 
   it("archives what a summary replaces and groups it under the summary", async () => {
     const { session } = await server.api.createSession({ name: "long" });
+    // Long enough that a summary of them is shorter (a few words are not
+    // compacted: no summary would save anything).
+    const long = (q: string) => `${q}: ${"the staging VPC peers with shared services and must not overlap. ".repeat(6)}`;
     for (const q of ["one", "two", "three"]) {
-      await server.api.chat({ id: session.id, message: q });
+      await server.api.chat({ id: session.id, message: long(q) });
     }
     const result = await server.api.compactSession({ id: session.id });
     assert.equal(result.compacted, true);
@@ -344,12 +347,12 @@ describe("compaction, and the transcript the chat view shows", () => {
         summary.children.map((c) => (c.kind === "message" ? c.message.id : "?")),
         archived,
       );
-      assert.equal(summary.children[0].kind === "message" && summary.children[0].message.content, "one");
+      assert.equal(summary.children[0].kind === "message" && summary.children[0].message.content, long("one"));
     }
     assert.ok(rest.every((e) => e.kind === "message" && !e.message.archived));
     assert.deepEqual(
       rest.slice(-2).map((e) => (e.kind === "message" ? e.message.content : "?")),
-      ["three", "echo: three"],
+      [long("three"), `echo: ${long("three")}`],
     );
 
     // Compacting again until nothing is left: however summaries nest, every
