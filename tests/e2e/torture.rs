@@ -69,14 +69,18 @@ fn atmos(p: &TestProject, args: &[&str]) -> Command {
 }
 
 fn kill9(pid: u32) {
-    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status();
 }
 
 /// Every invariant of a database after a crash; returns what it found.
 /// Replies are the fake's echoes (`echo: QUESTION`), so a whole one is known.
 fn check(p: &TestProject) -> Checked {
     let conn = rusqlite::Connection::open(p.db_path()).unwrap();
-    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(ok, "ok", "PRAGMA integrity_check");
     conn.execute(
         "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')",
@@ -97,7 +101,14 @@ fn check(p: &TestProject) -> Checked {
         .query_map([], |r| {
             Ok((
                 r.get(0)?,
-                [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?],
+                [
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ],
             ))
         })
         .unwrap()
@@ -126,7 +137,10 @@ fn check(p: &TestProject) -> Checked {
             continue; // imported sessions hold their file's text
         }
         if role == "user" {
-            assert!(questions.insert(content.clone()), "{content:?} stored twice");
+            assert!(
+                questions.insert(content.clone()),
+                "{content:?} stored twice"
+            );
             last_question.insert(session, content);
         } else if *cut {
             interrupted += 1;
@@ -154,9 +168,10 @@ struct Checked {
 #[test]
 fn kills() {
     let mut rng = Rng::from_env();
-    // Echo replies, each in three pieces 30 ms apart: every kill point of a
-    // streaming reply is reachable, and a whole reply is known.
-    let fake = FakeProvider::start_with_delay(Duration::from_millis(30));
+    // Echo replies, each in three pieces 250 ms apart (stored while they
+    // stream every 500 ms): every kill point of a streaming reply is
+    // reachable, checkpointed ones included, and a whole reply is known.
+    let fake = FakeProvider::start_with_delay(Duration::from_millis(250));
     let p = TestProject::new(&config(&fake));
     let history = p.root().join("history.json");
     let imported: Vec<serde_json::Value> = (0..400)
@@ -179,12 +194,19 @@ fn kills() {
         let session = format!("s{}", n % 3);
         let question = format!("q{n}: {}", "what about the staging VPC? ".repeat(3));
         let mut server: Option<RpcServer> = None;
-        let pid = match kind {
-            "ask" => atmos(&p, &["ai", "ask", "--session", &session, &question])
-                .stdout(Stdio::null())
+        let mut child: Option<std::process::Child> = None;
+        let quiet = |mut cmd: Command| {
+            cmd.stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap()
+        };
+        let pid = match kind {
+            "ask" => child
+                .insert(quiet(atmos(
+                    &p,
+                    &["ai", "ask", "--session", &session, &question],
+                )))
                 .id(),
             "serve" => {
                 let mut s = RpcServer::spawn(atmos(&p, &["ai", "serve"]));
@@ -198,35 +220,32 @@ fn kills() {
                 server = Some(s);
                 pid
             }
-            "compact" => atmos(&p, &["ai", "sessions", "compact", &session])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap()
+            "compact" => child
+                .insert(quiet(atmos(&p, &["ai", "sessions", "compact", &session])))
                 .id(),
-            _ => atmos(
-                &p,
-                &[
-                    "ai",
-                    "sessions",
-                    "import",
-                    history.to_str().unwrap(),
-                    "--name",
-                    &format!("imported-{n}"),
-                ],
-            )
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-            .id(),
+            _ => child
+                .insert(quiet(atmos(
+                    &p,
+                    &[
+                        "ai",
+                        "sessions",
+                        "import",
+                        history.to_str().unwrap(),
+                        "--name",
+                        &format!("imported-{n}"),
+                    ],
+                )))
+                .id(),
         };
-        std::thread::sleep(Duration::from_millis(rng.below(200)));
+        std::thread::sleep(Duration::from_millis(rng.below(900)));
         kill9(pid);
-        drop(server);
-        let _ = Command::new("sh")
-            .args(["-c", &format!("while kill -0 {pid} 2>/dev/null; do sleep 0.01; done")])
-            .status();
+        // Reaped: gone for good before the checks (a server by its client).
+        if let Some(mut c) = child {
+            let _ = c.wait();
+        }
+        if let Some(mut s) = server {
+            s.wait();
+        }
         kills += 1;
         *by_kind.entry(kind).or_default() += 1;
         check(&p);
@@ -257,12 +276,21 @@ fn kills() {
 #[test]
 fn racing_processes() {
     let fake = FakeProvider::start();
-    let p = TestProject::new(&config(&fake).replace(
-        "  max_history_messages: 8\n",
-        "  max_history_messages: 0\n",
-    ).replace("      enabled: true\n      preserve_recent", "      enabled: false\n      preserve_recent"));
+    let p = TestProject::new(
+        &config(&fake)
+            .replace("  max_history_messages: 8\n", "  max_history_messages: 0\n")
+            .replace(
+                "      enabled: true\n      preserve_recent",
+                "      enabled: false\n      preserve_recent",
+            ),
+    );
     for name in ["shared", "cli-0", "cli-1", "srv-0", "srv-1"] {
-        Run::from(atmos(&p, &["ai", "sessions", "create", name]).output().unwrap()).ok();
+        Run::from(
+            atmos(&p, &["ai", "sessions", "create", name])
+                .output()
+                .unwrap(),
+        )
+        .ok();
     }
     let started = Instant::now();
     let turns = 100;
@@ -275,7 +303,11 @@ fn racing_processes() {
         workers.push(std::thread::spawn(move || {
             let mut done = Vec::new();
             for n in 0..turns {
-                let session = if n % 2 == 0 { "shared".to_string() } else { format!("cli-{w}") };
+                let session = if n % 2 == 0 {
+                    "shared".to_string()
+                } else {
+                    format!("cli-{w}")
+                };
                 let q = format!("cli{w}-{n}");
                 let mut cmd = Command::new(ATMOS);
                 cmd.current_dir(&root)
@@ -310,7 +342,11 @@ fn racing_processes() {
         workers.push(std::thread::spawn(move || {
             let mut done = Vec::new();
             for n in 0..turns {
-                let session = if n % 2 == 0 { "shared".to_string() } else { format!("srv-{w}") };
+                let session = if n % 2 == 0 {
+                    "shared".to_string()
+                } else {
+                    format!("srv-{w}")
+                };
                 let q = format!("srv{w}-{n}");
                 let answer = s.request("atmos/chat", json!({"name": session, "message": q}));
                 match answer["error"]["code"].as_i64() {
@@ -330,7 +366,11 @@ fn racing_processes() {
         done.extend(w.join().unwrap());
     }
     let refused = busy.load(std::sync::atomic::Ordering::SeqCst);
-    assert_eq!(done.len() + refused, 4 * turns, "every turn either ran or was refused as busy");
+    assert_eq!(
+        done.len() + refused,
+        4 * turns,
+        "every turn either ran or was refused as busy"
+    );
     // Exact counts, no duplicates, no interleaving: each session is its
     // questions, each followed at once by its own reply.
     let conn = rusqlite::Connection::open(p.db_path()).unwrap();
@@ -346,50 +386,74 @@ fn racing_processes() {
             .unwrap()
             .map(|r| r.unwrap())
             .collect();
-        let expected: Vec<&String> = done.iter().filter(|(s, _)| s == session).map(|(_, q)| q).collect();
+        let expected: Vec<&String> = done
+            .iter()
+            .filter(|(s, _)| s == session)
+            .map(|(_, q)| q)
+            .collect();
         assert_eq!(rows.len(), 2 * expected.len(), "{session}: two rows a turn");
         let mut seen = HashSet::new();
         for pair in rows.chunks(2) {
             let (q, a) = (&pair[0], &pair[1]);
             assert_eq!(q.0, "user", "{session}: {pair:?}");
             assert_eq!(a.0, "assistant", "{session}: {pair:?}");
-            assert_eq!(a.1, format!("echo: {}", q.1), "{session}: a reply follows its question");
+            assert_eq!(
+                a.1,
+                format!("echo: {}", q.1),
+                "{session}: a reply follows its question"
+            );
             assert!(seen.insert(q.1.clone()), "{session}: {} twice", q.1);
         }
         let want: HashSet<String> = expected.iter().map(|q| q.to_string()).collect();
         assert_eq!(seen, want, "{session}: exactly the turns that ran");
     }
-    // Racing creates, renames and evictions: names stay unique.
-    let mut racers = Vec::new();
-    for w in 0..4 {
-        let root = p.root().to_path_buf();
-        racers.push(std::thread::spawn(move || {
-            let mut made = 0;
-            for k in 0..15 {
-                let run = |args: &[&str]| {
-                    Command::new(ATMOS)
+    // Racing creates, then racing renames: names stay unique.
+    let race = |args: fn(usize) -> Vec<String>| {
+        let mut racers = Vec::new();
+        for _ in 0..4 {
+            let root = p.root().to_path_buf();
+            racers.push(std::thread::spawn(move || {
+                let mut won = 0;
+                for k in 0..15 {
+                    let out = Command::new(ATMOS)
                         .current_dir(&root)
                         .env("HOME", &root)
                         .stdin(Stdio::null())
-                        .args(args)
+                        .args(args(k))
                         .output()
-                        .unwrap()
-                };
-                let name = format!("race-{k}");
-                let out = run(&["ai", "sessions", "create", &name]);
-                if out.status.success() {
-                    made += 1;
-                    let _ = run(&["ai", "sessions", "rename", &name, &format!("renamed-{k}-{w}")]);
-                } else {
+                        .unwrap();
                     let err = String::from_utf8_lossy(&out.stderr);
-                    assert!(err.contains("already exists"), "create {name}: {err}");
+                    if out.status.success() {
+                        won += 1;
+                    } else {
+                        assert!(
+                            err.contains("already exists") || err.contains("not found"),
+                            "{:?}: {err}",
+                            args(k)
+                        );
+                    }
                 }
-            }
-            made
-        }));
-    }
-    let made: usize = racers.into_iter().map(|r| r.join().unwrap()).sum();
+                won
+            }));
+        }
+        racers.into_iter().map(|r| r.join().unwrap()).sum::<usize>()
+    };
+    let made = race(|k| {
+        ["ai", "sessions", "create"]
+            .map(String::from)
+            .into_iter()
+            .chain([format!("race-{k}")])
+            .collect()
+    });
     assert_eq!(made, 15, "each name created once");
+    let renamed = race(|k| {
+        ["ai", "sessions", "rename"]
+            .map(String::from)
+            .into_iter()
+            .chain([format!("race-{k}"), format!("renamed-{k}")])
+            .collect()
+    });
+    assert_eq!(renamed, 15, "each session renamed once");
     let names: Vec<String> = conn
         .prepare("SELECT name FROM sessions")
         .unwrap()
@@ -419,14 +483,20 @@ fn racing_processes() {
                     .args(["ai", "sessions", "create", &format!("late-{w}-{k}")])
                     .output()
                     .unwrap();
-                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
         }));
     }
     for e in evictors {
         e.join().unwrap();
     }
-    let left: i64 = conn.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0)).unwrap();
+    let left: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(left, 10, "evictions keep max_sessions");
     eprintln!(
         "torture racing: 4 processes × {turns} turns in {:.1} s: {} ran, {refused} refused as busy; 60 racing creates made 15; 20 creates under max_sessions 10 left 10",
