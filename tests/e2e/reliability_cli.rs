@@ -415,3 +415,163 @@ fn a_reply_killed_mid_stream_leaves_what_arrived_and_the_next_turn_works() {
         .unwrap();
     assert_eq!((input, output), (7, 3));
 }
+
+/// A project whose database holds one session with a turn, for breaking.
+fn project_with_history(fake: &FakeProvider) -> TestProject {
+    let p = TestProject::new(&config(fake, ""));
+    fake.push_reply(Reply::new(&["kept"], 5, 1));
+    run(&p, &["ai", "ask", "--session", "keep", "remember this"]).ok();
+    p
+}
+
+#[test]
+fn bad_storage_gets_a_clear_error_and_the_file_is_left_as_it_was() {
+    let fake = FakeProvider::start();
+    let big = {
+        let messages: Vec<Value> = (0..3000)
+            .map(|i| {
+                json!({"role": if i % 2 == 0 { "user" } else { "assistant" },
+                            "content": format!("{i}: {}", "x".repeat(400))})
+            })
+            .collect();
+        json!({"version": "1.0", "session": {"name": "big", "provider": "anthropic", "model": "m"},
+               "messages": messages, "statistics": {"message_count": 3000}})
+        .to_string()
+    };
+    // (what, how to break it, the command, what the error must say)
+    type Break = fn(&TestProject);
+    let cases: Vec<(&str, Break, &str)> = vec![
+        (
+            "not a database",
+            |p| {
+                std::fs::write(p.db_path(), "this is a text file, not SQLite\n".repeat(200))
+                    .unwrap()
+            },
+            "damaged or is not a session database",
+        ),
+        (
+            "truncated",
+            |p| {
+                let bytes = std::fs::read(p.db_path()).unwrap();
+                std::fs::write(p.db_path(), &bytes[..bytes.len() / 3]).unwrap();
+            },
+            "damaged or is not a session database",
+        ),
+        (
+            "newer schema",
+            |p| {
+                let conn = rusqlite::Connection::open(p.db_path()).unwrap();
+                conn.pragma_update(None, "user_version", 99).unwrap();
+            },
+            "upgrade atmos",
+        ),
+        (
+            ".atmos is a file",
+            |p| {
+                std::fs::remove_dir_all(p.root().join(".atmos")).unwrap();
+                std::fs::write(p.root().join(".atmos"), "not a folder").unwrap();
+            },
+            "is a folder you own",
+        ),
+    ];
+    for (what, break_it, says) in cases {
+        let p = project_with_history(&fake);
+        break_it(&p);
+        let target = if what == ".atmos is a file" {
+            p.root().join(".atmos")
+        } else {
+            p.db_path()
+        };
+        let before = std::fs::read(&target).unwrap();
+        for args in [
+            &["ai", "sessions", "list"][..],
+            &["ai", "ask", "--session", "keep", "more"],
+            &["ai", "sessions", "create", "new"],
+        ] {
+            let out = run(&p, args);
+            let err = out.fails(1).to_string();
+            assert!(err.contains(says), "{what}, {args:?}: {err}");
+            assert!(!err.contains("panicked"), "{what}: {err}");
+            if what != ".atmos is a file" {
+                assert!(
+                    err.contains(&p.db_path().display().to_string()),
+                    "{what}: names the file: {err}"
+                );
+            }
+        }
+        assert_eq!(
+            std::fs::read(&target).unwrap(),
+            before,
+            "{what}: the file is unchanged"
+        );
+        assert!(
+            fake.requests()
+                .iter()
+                .all(|r| !r.body.to_string().contains("more")),
+            "{what}: nothing sent"
+        );
+    }
+
+    // A WAL of garbage (a crash mid-write of a bad disk): SQLite ignores
+    // frames whose checksums fail; the history is whole.
+    let p = project_with_history(&fake);
+    std::fs::write(
+        p.db_path().with_extension("db-wal"),
+        vec![0xA5u8; 64 * 1024],
+    )
+    .unwrap();
+    let shown = run(&p, &["ai", "sessions", "show", "keep"])
+        .ok()
+        .to_string();
+    assert!(
+        shown.contains("remember this") && shown.contains("kept"),
+        "{shown}"
+    );
+
+    // An empty file is a new database: it is set up, not refused.
+    let p = project_with_history(&fake);
+    std::fs::write(p.db_path(), b"").unwrap();
+    run(&p, &["ai", "sessions", "create", "fresh"]).ok();
+
+    // Locked by another process for longer than the busy timeout (5 s).
+    let p = project_with_history(&fake);
+    let holder = rusqlite::Connection::open(p.db_path()).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let err = run(&p, &["ai", "sessions", "create", "blocked"])
+        .fails(1)
+        .to_string();
+    assert!(err.contains("locked") && err.contains("try again"), "{err}");
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+    run(&p, &["ai", "sessions", "create", "blocked"]).ok();
+
+    // A full disk (a file size limit: SQLite's write fails as the disk's
+    // would): the import is refused whole, the database keeps what it had.
+    let p = project_with_history(&fake);
+    let file = p.root().join("big.json");
+    std::fs::write(&file, &big).unwrap();
+    let before = std::fs::read(p.db_path()).unwrap();
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 512; exec '{ATMOS}' ai sessions import '{}'",
+        file.display()
+    );
+    let mut cmd = p.command("sh");
+    cmd.args(["-c", &script]);
+    let out = Run::from(cmd.output().unwrap());
+    let err = out.fails(1).to_string();
+    assert!(
+        err.contains("the disk refused the write") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        std::fs::read(p.db_path()).unwrap(),
+        before,
+        "the database file is unchanged"
+    );
+    let shown = run(&p, &["ai", "sessions", "show", "keep"])
+        .ok()
+        .to_string();
+    assert!(shown.contains("remember this"), "{shown}");
+    assert!(!run(&p, &["ai", "sessions", "list"]).ok().contains("big"));
+}

@@ -183,7 +183,7 @@ fn kills() {
     std::fs::write(
         &history,
         json!({"version": "1.0", "session": {"name": "seed", "provider": "anthropic", "model": "m"},
-               "messages": imported})
+               "messages": imported, "statistics": {"message_count": 400}})
         .to_string(),
     )
     .unwrap();

@@ -113,11 +113,11 @@ pub(crate) fn storage_hint(path: &Path, trouble: Trouble) -> String {
                 .map(|d| d.display().to_string())
                 .unwrap_or_default()
         ),
-        Trouble::Full => {
-            "the disk is full; free space, then run `atmos ai sessions clean --older-than 30d` \
-             and `sqlite3 sessions.db \"VACUUM;\"`"
-                .to_string()
-        }
+        Trouble::Full => format!(
+            "the disk refused the write (it is full, the file reached a size limit such as \
+             `ulimit -f`, or the disk is failing); nothing was changed: free space, then run \
+             `atmos ai sessions clean --older-than 30d` and `sqlite3 {p} \"VACUUM;\"`"
+        ),
         Trouble::Locked => {
             "another process kept the database locked; try again when it is done".to_string()
         }

@@ -29,7 +29,8 @@ pub enum Trouble {
     /// The file or its folder cannot be opened (missing permissions, a file
     /// where a folder should be).
     CannotOpen,
-    /// The disk is full.
+    /// A write was refused: the disk is full, or the file reached a size
+    /// limit, or the disk is failing.
     Full,
     /// Another process held the lock for longer than the busy timeout.
     Locked,
@@ -65,7 +66,17 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Classifies a SQLite error for the database at `path`.
 pub(crate) fn classify(path: &std::path::Path, err: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode as C;
+    use rusqlite::ffi;
+    // A write that the disk refused: full (ENOSPC is SQLITE_FULL), but also a
+    // file-size limit or a failing disk, which SQLite reports as an I/O error.
+    let write_failed = matches!(
+        &err,
+        rusqlite::Error::SqliteFailure(f, _)
+            if [ffi::SQLITE_IOERR_WRITE, ffi::SQLITE_IOERR_FSYNC, ffi::SQLITE_IOERR_TRUNCATE]
+                .contains(&f.extended_code)
+    );
     let trouble = match err.sqlite_error_code() {
+        _ if write_failed => Trouble::Full,
         Some(C::NotADatabase | C::DatabaseCorrupt) => Trouble::Corrupt,
         Some(C::ReadOnly) => Trouble::ReadOnly,
         Some(C::CannotOpen | C::PermissionDenied) => Trouble::CannotOpen,
