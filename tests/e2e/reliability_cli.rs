@@ -575,3 +575,81 @@ fn bad_storage_gets_a_clear_error_and_the_file_is_left_as_it_was() {
     assert!(shown.contains("remember this"), "{shown}");
     assert!(!run(&p, &["ai", "sessions", "list"]).ok().contains("big"));
 }
+
+/// Hostile params for every method, and the nasty corpus as frame bodies:
+/// each gets an answer (a result or a JSON-RPC error), and the server goes on.
+#[test]
+fn hostile_params_and_bodies_are_answered_and_the_server_goes_on() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, ""));
+    let mut s = RpcServer::spawn(atmos(&p, &["ai", "serve"]));
+    s.initialize(p.root());
+    s.call("atmos/session/create", json!({"name": "victim"}));
+    // Deeper nesting goes as raw bytes (the corpus): a Value this test builds
+    // must stay within its own stack.
+    let deep = (0..100).fold(json!(1), |v, _| json!([v]));
+    let values = vec![
+        Value::Null,
+        json!([]),
+        json!(1),
+        json!("x"),
+        json!({}),
+        json!({"name": 123}),
+        json!({"name": "victim", "id": "victim"}),
+        json!({"name": "x'; DROP TABLE sessions;--"}),
+        json!({"name": "a\u{0}b", "newName": "\u{0}"}),
+        json!({"name": "victim", "limit": -1, "offset": 1e308, "before": "zz"}),
+        json!({"name": "victim", "message": "", "context": [{"kind": "nope"}]}),
+        json!({"name": "victim", "message": "hi", "context": [{"kind": "text", "text": 5}]}),
+        json!({"name": "victim", "metadata": [1, 2]}),
+        json!({"name": "victim", "olderThan": "-5d", "dryRun": "yes"}),
+        json!({"content": "{\"version\": 1}", "format": "exe"}),
+        json!({"name": "victim", "format": "markdown", "extra": deep}),
+        json!({"query": "%' OR 1=1 --", "provider": "\u{202e}", "limit": 4294967296u64}),
+        json!({"name": "n".repeat(100_000)}),
+    ];
+    let mut answered = 0;
+    for method in atmos_protocol::METHODS {
+        if ["initialize", "shutdown", "atmos/chat"].contains(method) {
+            continue;
+        }
+        for params in &values {
+            let answer = s.request(method, params.clone());
+            assert!(
+                answer.get("result").is_some() || answer["error"]["code"].is_i64(),
+                "{method} {params}: {answer}"
+            );
+            answered += 1;
+        }
+    }
+    // Bodies from the corpus, framed as they are.
+    let nasty = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/nasty");
+    for entry in std::fs::read_dir(nasty).unwrap() {
+        let body = std::fs::read(entry.unwrap().path()).unwrap();
+        let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+        frame.extend_from_slice(&body);
+        s.send_raw(&frame);
+        let answer = s.response(&Value::Null);
+        assert!(answer["error"]["code"].is_i64(), "{answer}");
+        answered += 1;
+    }
+    // Still serving (some of those params were legal: `victim` may have been
+    // deleted or renamed on the way), and the database sound.
+    let status = s.call("atmos/status", json!({}));
+    assert_eq!(status["sessionsEnabled"], true, "{status}");
+    let conn = rusqlite::Connection::open(p.db_path()).unwrap();
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    let peak = std::fs::read_to_string(format!("/proc/{}/status", s.pid()))
+        .ok()
+        .and_then(|st| {
+            st.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    eprintln!("hostile inputs answered: {answered}; server peak memory {peak}");
+    assert!(answered > 200);
+}

@@ -553,6 +553,51 @@ mod tests {
         out
     }
 
+    /// Frames of any bytes, bodies read as lossy text (arbitrary input is
+    /// not UTF-8).
+    fn frames_of(input: &[u8]) -> Vec<Result<String, i64>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut reader = FrameReader::with_limit(input, 4096);
+            let mut out = Vec::new();
+            while let Some(frame) = reader.next().await.unwrap() {
+                out.push(match frame {
+                    Frame::Body(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+                    Frame::Malformed(e) => Err(e.code.code()),
+                });
+            }
+            out
+        })
+    }
+
+    proptest::proptest! {
+        // Any bytes: the reader ends (at the end of the input) without a
+        // panic, and never yields more frames than the input has bytes.
+        #[test]
+        fn any_bytes_are_read_to_their_end(input in proptest::collection::vec(proptest::num::u8::ANY, 0..20_000)) {
+            let got = frames_of(&input);
+            proptest::prop_assert!(got.len() <= input.len());
+        }
+
+        // Garbage without a newline, straight before a frame or a line
+        // before it: the frame is still read.
+        #[test]
+        fn garbage_never_swallows_the_frame_after_it(
+            garbage in "[a-z ]{0,30000}",
+            newline in proptest::bool::ANY,
+        ) {
+            let mut input = garbage.into_bytes();
+            if newline {
+                input.extend_from_slice(b"\r\n\r\n");
+            }
+            input.extend_from_slice(b"Content-Length: 7\r\n\r\n{\"a\":1}");
+            let got = frames_of(&input);
+            proptest::prop_assert_eq!(got.last(), Some(&Ok("{\"a\":1}".to_string())), "{:?}", got);
+        }
+    }
+
     #[tokio::test]
     async fn good_frames_and_every_kind_of_bad_one() {
         let input = b"Content-Length: 2\r\n\r\n{}\
