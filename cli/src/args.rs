@@ -153,6 +153,16 @@ pub enum SessionsCommand {
     /// Rename a session
     #[command(after_help = "Example:\n  atmos ai sessions rename vpc-design vpc-design-2026")]
     Rename(RenameArgs),
+    /// Copy a session's history up to one message into a new session, to try another way
+    #[command(
+        after_help = "The fork keeps the provider, model, skill and metadata, and remembers where it came from;
+summaries and archived messages come along. Message ids: `atmos ai sessions show NAME --ids`.
+
+Examples:
+  atmos ai sessions fork vpc-design                       # at its newest message, as vpc-design-fork
+  atmos ai sessions fork vpc-design --at 42 --name vpc-ipv6"
+    )]
+    Fork(ForkArgs),
     /// Summarise the oldest messages of a session now (they are archived, not deleted)
     #[command(
         after_help = "Keeps the newest ai.sessions.auto_compact.preserve_recent messages verbatim.\n\nExample:\n  atmos ai sessions compact vpc-design"
@@ -312,6 +322,9 @@ pub struct ShowArgs {
     /// Times in UTC instead of the local time zone (JSON is always UTC, RFC 3339)
     #[arg(long)]
     pub utc: bool,
+    /// Show each message's id (for `sessions fork --at`)
+    #[arg(long)]
+    pub ids: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
     pub format: ShowFormat,
@@ -354,6 +367,21 @@ pub struct RenameArgs {
     pub old: String,
     /// Its new name (letters, digits, '.', '_', '-', inner spaces; at most 128)
     pub new: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ForkArgs {
+    /// The session to fork
+    pub name: String,
+    /// The id of the message to fork at, it included (default: the newest)
+    #[arg(long, value_name = "MESSAGE_ID")]
+    pub at: Option<i64>,
+    /// The fork's name (default: NAME-fork, then NAME-fork-2, …)
+    #[arg(long = "name", value_name = "NEW")]
+    pub name_of_fork: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+    pub format: TextFormat,
 }
 
 #[derive(Debug, Args)]

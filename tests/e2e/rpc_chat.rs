@@ -454,3 +454,49 @@ fn retry_asks_the_last_question_again_and_archives_its_reply() {
         ]
     );
 }
+
+#[test]
+fn fork_over_the_protocol_copies_up_to_a_message_and_says_where_from() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, ""));
+    let mut s = server(&p);
+    s.call("atmos/session/create", json!({"name": "trunk"}));
+    fake.push_reply(Reply::new(&["use 10.40.0.0/16"], 5, 2));
+    let first = s.call(
+        "atmos/chat",
+        json!({"name": "trunk", "message": "which CIDR?"}),
+    );
+    fake.push_reply(Reply::new(&["three AZs"], 5, 2));
+    s.call(
+        "atmos/chat",
+        json!({"name": "trunk", "message": "how many AZs?"}),
+    );
+    s.take_notifications();
+    let at = first["reply"]["id"].as_str().unwrap().to_string();
+    let forked = s.call(
+        "atmos/session/fork",
+        json!({"name": "trunk", "at": at, "newName": "ipv6-branch"}),
+    );
+    assert_eq!(forked["session"]["name"], "ipv6-branch");
+    assert_eq!(forked["session"]["messageCount"], 2);
+    assert_eq!(
+        forked["session"]["forkedFrom"],
+        json!({"name": "trunk", "at": at})
+    );
+    let notes = s.notifications_until(|n| n["method"] == "atmos/sessions/changed");
+    assert_eq!(notes.last().unwrap()["params"]["reason"], "created");
+    let page = s.call("atmos/session/messages", json!({"name": "ipv6-branch"}));
+    let texts: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["which CIDR?", "use 10.40.0.0/16"]);
+    let err = s.request(
+        "atmos/session/fork",
+        json!({"name": "trunk", "at": "12345678"}),
+    );
+    assert_eq!(err["error"]["code"], -32602);
+    assert_eq!(err["error"]["data"]["field"], "at");
+}

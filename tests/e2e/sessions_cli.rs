@@ -892,3 +892,176 @@ fn times_are_local_unless_utc_is_asked_and_narrow_terminals_drop_columns() {
     // A pipe without COLUMNS gets every column.
     assert!(list("UTC", &[]).contains("SKILL"));
 }
+
+#[test]
+fn fork_keeps_exactly_the_history_up_to_a_message_and_goes_its_own_way() {
+    use atmos_tests::fake_provider::{FakeProvider, Reply};
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&format!(
+        "ai:\n  default_provider: anthropic\n  providers:\n    anthropic:\n      base_url: {}\n      api_key_env: ATMOS_TEST_KEY\n  sessions:\n    enabled: true\n    auto_compact:\n      preserve_recent: 2\n      use_ai_summary: false\n",
+        fake.base_url()
+    ));
+    let ask = |args: &[&str]| {
+        let mut all = vec!["ai", "ask"];
+        all.extend_from_slice(args);
+        atmos_tests::project::Run::from(
+            p.command(ATMOS)
+                .env("ATMOS_TEST_KEY", "k")
+                .args(&all)
+                .output()
+                .unwrap(),
+        )
+    };
+    let long = "the VPC peers with shared services and must not overlap. ".repeat(6);
+    for q in ["first", "second", "third"] {
+        fake.push_reply(Reply::new(&[&format!("answer to {q}")], 5, 2));
+        ask(&["--session", "origin", &format!("{q}: {long}")]).ok();
+    }
+    // Compacted: the fork takes the summary and what it archived along.
+    p.run(ATMOS, &["ai", "sessions", "compact", "origin"]).ok();
+    let shown = p
+        .run(
+            ATMOS,
+            &[
+                "ai", "sessions", "show", "origin", "--ids", "--format", "json",
+            ],
+        )
+        .json();
+    let messages = shown["messages"].as_array().unwrap().clone();
+    // Fork at the second answer (message 4 of 6).
+    let second_answer = messages
+        .iter()
+        .find(|m| m["content"] == "answer to second")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = p
+        .run(
+            ATMOS,
+            &[
+                "ai",
+                "sessions",
+                "fork",
+                "origin",
+                "--at",
+                &second_answer,
+                "--name",
+                "branch",
+            ],
+        )
+        .ok()
+        .to_string();
+    assert!(
+        out.contains("Forked 'origin' into 'branch' (4 messages)"),
+        "{out}"
+    );
+    let branch = p
+        .run(
+            ATMOS,
+            &["ai", "sessions", "show", "branch", "--format", "json"],
+        )
+        .json();
+    let texts: Vec<String> = branch["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["isSummary"] != true)
+        .map(|m| m["content"].as_str().unwrap().chars().take(20).collect())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "first: the VPC peers",
+            "answer to first",
+            "second: the VPC peer",
+            "answer to second"
+        ]
+    );
+    assert_eq!(branch["session"]["forkedFrom"]["name"], "origin");
+    assert_eq!(
+        branch["session"]["forkedFrom"]["at"],
+        second_answer.as_str()
+    );
+    assert_eq!(branch["session"]["messageCount"], 4);
+    // The summary was written after message 4: the fork has the history
+    // of that moment, its messages live again.
+    assert_eq!(branch["session"]["summaryCount"], 0);
+    assert_eq!(branch["session"]["archivedCount"], 0);
+    let listed = p.run(ATMOS, &["ai", "sessions", "list"]).ok().to_string();
+    assert!(listed.contains("FORKED FROM"), "{listed}");
+    let shown = p
+        .run(ATMOS, &["ai", "sessions", "show", "branch"])
+        .ok()
+        .to_string();
+    assert!(
+        shown.contains(&format!("Forked from 'origin' at message {second_answer}")),
+        "{shown}"
+    );
+    // The fork chats on its own: the origin does not change.
+    fake.push_reply(Reply::new(&["branch answer"], 5, 2));
+    ask(&["--session", "branch", "try IPv6 instead"]).ok();
+    let origin = p
+        .run(
+            ATMOS,
+            &["ai", "sessions", "show", "origin", "--format", "json"],
+        )
+        .json();
+    assert_eq!(origin["session"]["messageCount"], 6);
+    assert!(!origin.to_string().contains("try IPv6 instead"));
+    // Defaults: at the newest message, named origin-fork, then origin-fork-2.
+    let a = p
+        .run(ATMOS, &["ai", "sessions", "fork", "origin"])
+        .ok()
+        .to_string();
+    assert!(a.contains("'origin-fork' (6 messages)"), "{a}");
+    // At the newest, the summary comes along with what it archived.
+    let whole = p
+        .run(
+            ATMOS,
+            &["ai", "sessions", "show", "origin-fork", "--format", "json"],
+        )
+        .json();
+    let archived = origin["session"]["archivedCount"].as_u64().unwrap() as usize;
+    assert!(archived >= 2, "{origin}");
+    assert_eq!(whole["session"]["summaryCount"], 1);
+    assert_eq!(whole["session"]["archivedCount"], archived as u64);
+    let summary = whole["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["isSummary"] == true)
+        .unwrap()
+        .clone();
+    let ids: Vec<&str> = whole["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    // Its range points at the fork's own messages.
+    assert_eq!(summary["summaryRange"]["from"], ids[0]);
+    assert_eq!(summary["summaryRange"]["to"], ids[archived - 1]);
+    let b = p
+        .run(ATMOS, &["ai", "sessions", "fork", "origin"])
+        .ok()
+        .to_string();
+    assert!(b.contains("'origin-fork-2'"), "{b}");
+    // A message of another session is refused, naming how to see the ids.
+    let err = p
+        .run(
+            ATMOS,
+            &["ai", "sessions", "fork", "origin", "--at", "999999"],
+        )
+        .fails(2)
+        .to_string();
+    assert!(
+        err.contains("has no message 999999") && err.contains("--ids"),
+        "{err}"
+    );
+    let conn = rusqlite::Connection::open(p.db_path()).unwrap();
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}

@@ -18,6 +18,7 @@ pub fn run(config: Option<PathBuf>, args: SessionsArgs) -> Outcome {
         Some(SessionsCommand::Delete(a)) => delete(config, a),
         Some(SessionsCommand::Rename(a)) => rename(config, a),
         Some(SessionsCommand::Compact(a)) => compact(config, a),
+        Some(SessionsCommand::Fork(a)) => fork(config, a),
         Some(SessionsCommand::Export(a)) => export(config, a),
         Some(SessionsCommand::Import(a)) => import(config, a),
         Some(SessionsCommand::Doctor(a)) => doctor(config, a),
@@ -77,6 +78,10 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
             let mut header = vec![
                 "NAME", "PROVIDER", "MODEL", "SKILL", created, updated, "MESSAGES",
             ];
+            let forks = listed.iter().any(|l| l.session.forked_from.is_some());
+            if forks {
+                header.push("FORKED FROM");
+            }
             if snippets {
                 header.push("MATCH");
             }
@@ -94,6 +99,9 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
                         clock.when(s.updated_at).into(),
                         s.message_count.to_string().into(),
                     ];
+                    if forks {
+                        row.push(s.forked_from.as_deref().unwrap_or("").into());
+                    }
                     if snippets {
                         row.push(l.snippet.as_deref().unwrap_or("(name)").into());
                     }
@@ -102,7 +110,21 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
                 .collect();
             // On a narrow terminal, the least needed columns go first.
             let header = match output::table_width().filter(|_| args.output.is_none()) {
-                Some(width) => output::fit_columns(&header, &mut rows, width, &[4, 3, 2, 7, 1, 5]),
+                Some(width) => {
+                    let order: Vec<usize> = [
+                        created,
+                        "SKILL",
+                        "MODEL",
+                        "FORKED FROM",
+                        "MATCH",
+                        "PROVIDER",
+                        updated,
+                    ]
+                    .iter()
+                    .filter_map(|c| header.iter().position(|h| h == c))
+                    .collect();
+                    output::fit_columns(&header, &mut rows, width, &order)
+                }
                 None => header,
             };
             let mut text = output::table(&header, rows);
@@ -180,6 +202,12 @@ fn show(config: Option<PathBuf>, args: ShowArgs) -> Outcome {
                     output::count(session.summary_count, "summary", "summaries")
                 ));
             }
+            if let Some(origin) = &session.forked_from {
+                out.push_str(&format!("\nForked from '{origin}'"));
+                if let Some(at) = session.forked_at {
+                    out.push_str(&format!(" at message {at}"));
+                }
+            }
             out.push_str("\n\n");
             if messages.is_empty() {
                 out.push_str("(no messages yet)\n");
@@ -203,8 +231,13 @@ fn show(config: Option<PathBuf>, args: ShowArgs) -> Outcome {
                 } else {
                     format!(" [{}]", tags.join(", "))
                 };
+                let id = if args.ids {
+                    format!(" · #{}", m.id)
+                } else {
+                    String::new()
+                };
                 out.push_str(&format!(
-                    "── {who} · {}{}{tags}\n",
+                    "── {who} · {}{}{id}{tags}\n",
                     clock.when(m.created_at),
                     clock.label()
                 ));
@@ -340,6 +373,34 @@ fn rename(config: Option<PathBuf>, args: RenameArgs) -> Outcome {
     let renamed = sessions.rename(&SessionKey::Name(args.old.clone()), &args.new)?;
     println!("Renamed '{}' to '{}'.", args.old, renamed.name);
     Ok(())
+}
+
+fn fork(config: Option<PathBuf>, args: ForkArgs) -> Outcome {
+    let mut sessions = open_sessions(config)?;
+    let (session, evicted) = sessions.fork(
+        &SessionKey::Name(args.name.clone()),
+        args.at,
+        args.name_of_fork.as_deref(),
+    )?;
+    let text = match args.format {
+        TextFormat::Json => output::json(&wire::CreatedResult {
+            session: (&session).into(),
+            evicted: evicted.clone(),
+        }),
+        TextFormat::Text => {
+            for gone in &evicted {
+                eprintln!("{}", super::evicted_line(gone));
+            }
+            format!(
+                "Forked '{}' into '{}' ({}); resume it with `atmos ai chat --session {}`.\n",
+                args.name,
+                session.name,
+                output::count(session.message_count, "message", "messages"),
+                session.name
+            )
+        }
+    };
+    output::emit(&text, None)
 }
 
 fn compact(config: Option<PathBuf>, args: CompactArgs) -> Outcome {

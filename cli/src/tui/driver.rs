@@ -390,6 +390,21 @@ impl Driver {
                 });
                 vec![Event::Created(result.map_err(|e| failure(&e)))]
             }
+            Effect::Fork { id } => {
+                let forked = self.call(move |s| s.fork(&SessionKey::Id(id), None, None));
+                let result = forked.and_then(|(session, evicted)| {
+                    let mut l = self.load(&SessionKey::Id(session.id.clone()))?;
+                    l.entries.push(Entry::note(format!(
+                        "Forked '{}' into '{}': this copy goes its own way, the original \
+                         stays as it was",
+                        session.forked_from.as_deref().unwrap_or_default(),
+                        session.name
+                    )));
+                    l.entries.extend(evicted.iter().map(|g| evicted_note(g)));
+                    Ok(Box::new(l))
+                });
+                vec![Event::Created(result.map_err(|e| failure(&e)))]
+            }
             Effect::Rename { id, name } => vec![Event::Renamed(
                 self.call(move |s| s.rename(&SessionKey::Id(id), &name))
                     .map_err(|e| failure(&e)),

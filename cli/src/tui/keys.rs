@@ -32,6 +32,8 @@ pub enum Action {
     ToggleMouse,
     /// `/` in the picker: search names and message text.
     Search,
+    /// `F` in the picker: fork the selected session at its newest message.
+    Fork,
     /// Ctrl+G: write the message in `$VISUAL` / `$EDITOR`.
     Compose,
     /// Ctrl+R: ask the last question again (a new reply).
@@ -343,6 +345,11 @@ const PICKER: &[Binding] = &[
         help: "search names and message text",
     },
     Binding {
+        keys: &[Key::ch('F')],
+        action: Action::Fork,
+        help: "fork: a copy of the session to try another way",
+    },
+    Binding {
         keys: &[ESC, Key::ch('q')],
         action: Action::Back,
         help: "back to the chat",
@@ -628,6 +635,6 @@ mod tests {
     #[test]
     fn labels_read_like_the_docs() {
         assert_eq!(labels(&CHAT[1]), "Ctrl+J / Alt+Enter / Shift+Enter");
-        assert_eq!(labels(&PICKER[8]), "Esc / q");
+        assert_eq!(labels(&PICKER[9]), "Esc / q");
     }
 }

@@ -1181,6 +1181,23 @@ fn slash_commands_compact_switch_and_complete() {
 }
 
 #[test]
+fn shift_f_in_the_picker_forks_the_session_and_switches_to_the_fork() {
+    let mut h = Harness::new("");
+    h.say("the trunk's question");
+    let origin = h.session_name();
+    h.ctrl('l');
+    h.shows("F fork");
+    h.typ("F");
+    h.hides("Sessions ·");
+    assert_eq!(h.session_name(), format!("{origin}-fork"));
+    h.shows(&format!("Forked '{origin}' into '{origin}-fork'"));
+    h.shows("the trunk's question");
+    let fork = h.session();
+    assert_eq!(fork.forked_from.as_deref(), Some(origin.as_str()));
+    assert_eq!(fork.message_count, 2);
+}
+
+#[test]
 fn screen_create_form_at_80_columns() {
     let mut h = Harness::new("");
     h.resize(80, 24);

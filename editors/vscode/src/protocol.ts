@@ -36,6 +36,13 @@ export interface Session {
   archivedCount: number;
   summaryCount: number;
   metadata: Record<string, unknown>;
+  /** For a fork: the origin's name when it was forked, and the message id it was forked at. */
+  forkedFrom?: ForkedFrom;
+}
+
+export interface ForkedFrom {
+  name: string;
+  at?: string;
 }
 
 /** A session in an `atmos/session/list` result: with `snippet` when matched by its text. */
@@ -182,6 +189,8 @@ export interface ListResult {
 }
 
 export type RenameParams = Target & { newName: string };
+/** Fork at message `at` (default the newest), as `newName` (default `NAME-fork`). */
+export type ForkParams = Target & { at?: string; newName?: string };
 
 export type UpdateParams = Target & {
   skill?: string;
@@ -278,6 +287,7 @@ export const SessionResume = new RequestType<ResumeParams, ResumeResult, void>("
 export const SessionMessages = new RequestType<MessagesParams, MessagesResult, void>("atmos/session/messages");
 export const SessionList = new RequestType<ListParams, ListResult, void>("atmos/session/list");
 export const SessionRename = new RequestType<RenameParams, Session, void>("atmos/session/rename");
+export const SessionFork = new RequestType<ForkParams, CreateResult, void>("atmos/session/fork");
 export const SessionUpdate = new RequestType<UpdateParams, Session, void>("atmos/session/update");
 export const SessionDelete = new RequestType<DeleteParams, DeleteResult, void>("atmos/session/delete");
 export const SessionClean = new RequestType<CleanParams, CleanResult, void>("atmos/session/clean");
@@ -296,6 +306,7 @@ export const METHODS: readonly string[] = [
   SessionMessages,
   SessionList,
   SessionRename,
+  SessionFork,
   SessionUpdate,
   SessionDelete,
   SessionClean,

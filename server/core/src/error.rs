@@ -133,6 +133,15 @@ impl From<StoreError> for Error {
         let (path, trouble, message) = match &e {
             StoreError::NotFound(key) => return Error::SessionNotFound { key: key.clone() },
             StoreError::NameTaken(name) => return Error::SessionExists { name: name.clone() },
+            StoreError::MessageNotFound { session, id } => {
+                return Error::invalid_param(
+                    "at",
+                    format!(
+                        "session '{session}' has no message {id}: `atmos ai sessions show \
+                         {session} --ids` shows each message's id"
+                    ),
+                );
+            }
             StoreError::Busy { session_id } => {
                 return Error::Busy {
                     session_id: session_id.clone(),

@@ -417,6 +417,49 @@ impl Sessions {
         Ok(self.store.rename(key, new_name)?)
     }
 
+    /// Forks session `key` at message `at` (its newest when `None`): a new
+    /// session named `name` (else "ORIGIN-fork", "ORIGIN-fork-2", …) with
+    /// the history up to that message, summaries and archived messages
+    /// included, the same provider, model, skill and metadata, and a note of
+    /// where it came from. Returns it and the sessions evicted.
+    pub fn fork(
+        &mut self,
+        key: &SessionKey,
+        at: Option<i64>,
+        name: Option<&str>,
+    ) -> Result<(Session, Vec<String>)> {
+        let origin = self.get(key)?;
+        let name = match name {
+            Some(n) => {
+                check_name(n)?;
+                n.to_string()
+            }
+            None => {
+                let base = format!("{}-fork", origin.name);
+                let mut candidate = base.clone();
+                let mut n = 2;
+                while self.store().name_exists(&candidate)? {
+                    candidate = format!("{base}-{n}");
+                    n += 1;
+                }
+                candidate
+            }
+        };
+        let new = NewSession {
+            name,
+            provider: origin.provider.clone(),
+            model: origin.model.clone(),
+            skill: origin.skill.clone(),
+            metadata: origin.metadata.clone(),
+            created_at: None,
+            updated_at: None,
+        };
+        let max = self.project().config.sessions.max_sessions;
+        Ok(self
+            .store_mut()
+            .fork_session(&SessionKey::Id(origin.id), at, &new, max)?)
+    }
+
     /// Switches skill, provider, model or metadata. A new provider without a
     /// model takes that provider's model.
     pub fn update(&mut self, key: &SessionKey, options: UpdateOptions) -> Result<Session> {

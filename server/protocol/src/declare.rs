@@ -138,6 +138,8 @@ requests! {
     SessionList = "atmos/session/list", ListParams => ListResult;
     /// Renames a session.
     SessionRename = "atmos/session/rename", RenameParams => Session;
+    /// A new session with another's history up to one message.
+    SessionFork = "atmos/session/fork", ForkParams => CreatedResult;
     /// Switches a session's skill, provider, model or metadata.
     SessionUpdate = "atmos/session/update", UpdateParams => Session;
     /// Deletes a session and its history.

@@ -23,6 +23,10 @@ impl From<&store::Session> for Session {
             archived_count: s.archived_count,
             summary_count: s.summary_count,
             metadata: s.metadata.clone(),
+            forked_from: s.forked_from.as_ref().map(|name| crate::types::ForkedFrom {
+                name: name.clone(),
+                at: s.forked_at.map(|id| id.to_string()),
+            }),
         }
     }
 }

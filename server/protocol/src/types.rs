@@ -113,6 +113,22 @@ pub struct RenameParams {
     pub new_name: String,
 }
 
+/// `atmos/session/fork`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ForkParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The id of the message to fork at (it included); default the newest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// The fork's name; default `NAME-fork` (then `-fork-2`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_name: Option<String>,
+}
+
 /// `atmos/session/update`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -249,6 +265,18 @@ pub struct Session {
     /// Always a JSON object (the server refuses any other metadata).
     #[schemars(with = "serde_json::Map<String, Value>")]
     pub metadata: Value,
+    /// For a fork: where it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forked_from: Option<ForkedFrom>,
+}
+
+/// Where a fork came from: the origin's name when it was forked, and the id
+/// of the message it was forked at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ForkedFrom {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
 }
 
 /// A session of a listing, with the `snippet` where a query matched text.

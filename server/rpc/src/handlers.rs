@@ -71,6 +71,23 @@ impl Backend {
         Ok(session.into())
     }
 
+    /// `atmos/session/fork`.
+    pub async fn fork(&self, params: Value) -> Result<proto::CreatedResult> {
+        let p = parse::<proto::ForkParams>(params)?;
+        let key = proto::session_key(p.name, p.id)?;
+        let at =
+            p.at.as_deref()
+                .map(|id| proto::message_id("at", id))
+                .transpose()?;
+        let new_name = p.new_name;
+        let (session, evicted) = self
+            .workspace
+            .sessions(move |s| s.fork(&key, at, new_name.as_deref()))
+            .await?;
+        self.added(ChangeReason::Created, &session, &evicted).await;
+        Ok((session, evicted).to_wire())
+    }
+
     /// `atmos/session/update`.
     pub async fn update(&self, params: Value) -> Result<proto::Session> {
         let (key, options) = proto::update_options(parse::<proto::UpdateParams>(params)?)?;

@@ -76,6 +76,7 @@ routes! {
     protocol::SessionMessages => Backend::messages,
     protocol::SessionList => Backend::list,
     protocol::SessionRename => Backend::rename,
+    protocol::SessionFork => Backend::fork,
     protocol::SessionUpdate => Backend::update,
     protocol::SessionDelete => Backend::delete,
     protocol::SessionClean => Backend::clean,

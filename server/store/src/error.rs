@@ -46,6 +46,8 @@ pub enum StoreError {
     NotFound(SessionKey),
     #[error("a session named '{0}' already exists")]
     NameTaken(String),
+    #[error("session '{session}' has no message {id}")]
+    MessageNotFound { session: String, id: i64 },
     #[error("session {session_id} is busy with another turn")]
     Busy { session_id: String },
     #[error("{path}: {message}")]

@@ -14,6 +14,7 @@
 //!   compaction archives.
 
 mod error;
+mod fork;
 mod leases;
 mod messages;
 pub mod schema;

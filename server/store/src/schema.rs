@@ -105,6 +105,12 @@ pub const MIGRATIONS: &[&str] = &[
     DROP INDEX sessions_by_provider;
     CREATE INDEX sessions_by_provider ON sessions (provider, updated_at);
     "#,
+    // 5: forks remember where they came from: the origin's name when forked
+    // and the id of the origin's message they were forked at.
+    r#"
+    ALTER TABLE sessions ADD COLUMN forked_from TEXT;
+    ALTER TABLE sessions ADD COLUMN forked_at INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

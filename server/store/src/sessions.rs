@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use std::collections::HashMap;
 
 pub(crate) const SESSION_COLUMNS: &str = "id, name, provider, model, skill, created_at, updated_at, \
-     message_count, archived_count, summary_count, metadata";
+     message_count, archived_count, summary_count, metadata, forked_from, forked_at";
 
 pub(crate) fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
     // Read in place; most sessions have none (`{}`), which needs no parsing.
@@ -29,10 +29,12 @@ pub(crate) fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
         archived_count: r.get::<_, i64>(8)? as u64,
         summary_count: r.get::<_, i64>(9)? as u64,
         metadata,
+        forked_from: r.get(11)?,
+        forked_at: r.get(12)?,
     })
 }
 
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(
         e,
         rusqlite::Error::SqliteFailure(f, _)

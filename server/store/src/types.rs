@@ -49,6 +49,10 @@ pub struct Session {
     /// Summaries stored for this session (live or folded into a later one).
     pub summary_count: u64,
     pub metadata: serde_json::Value,
+    /// For a fork: the origin session's name when it was forked.
+    pub forked_from: Option<String>,
+    /// For a fork: the id of the origin's message it was forked at.
+    pub forked_at: Option<i64>,
 }
 
 impl Session {

@@ -256,6 +256,10 @@ pub enum Effect {
         model: String,
         skill: String,
     },
+    /// Fork session `id` at its newest message and switch to the fork.
+    Fork {
+        id: String,
+    },
     /// Compact session `id` now (`/compact`).
     Compact {
         id: String,

@@ -174,6 +174,12 @@ impl App {
                 p.filter = filters[(at + 1) % filters.len()].clone();
                 p.selected = 0;
             }
+            Some(Action::Fork) if busy => p.error = Some(BUSY.into()),
+            Some(Action::Fork) => {
+                if let Some(s) = p.current() {
+                    return vec![Effect::Fork { id: s.id.clone() }];
+                }
+            }
             Some(Action::Search) => {
                 p.error = None;
                 p.search = Some(TextField::default());

@@ -58,6 +58,8 @@ fn session(id: &str, name: &str) -> Session {
         archived_count: 0,
         summary_count: 0,
         metadata: serde_json::json!({}),
+        forked_from: None,
+        forked_at: None,
     }
 }
 

@@ -102,7 +102,7 @@ pub fn picker(frame: &mut Frame, app: &App, p: &Picker, area: Rect) {
         if searching {
             "type to search names and messages · ↑/↓ move · Enter switch · Esc leave the search"
         } else {
-            "Enter switch · / search · n new · r rename · d delete · f filter · Esc back · ? help"
+            "Enter switch · / search · n new · F fork · r rename · d delete · f filter · Esc back"
         },
     );
     // Beside the list, when there is room: the selected session's newest
