@@ -163,6 +163,17 @@ Examples:
   atmos ai sessions fork vpc-design --at 42 --name vpc-ipv6"
     )]
     Fork(ForkArgs),
+    /// Copy the whole session database safely, even while chats and servers run
+    #[command(
+        after_help = "Uses SQLite's online backup, so the copy is consistent while other processes write
+(a plain `cp` of sessions.db can miss what is still in sessions.db-wal). The copy is
+readable by you only. Restore: stop atmos, then copy it over sessions.db.
+
+Examples:
+  atmos ai sessions backup                      # .atmos/sessions/sessions.db.backup
+  atmos ai sessions backup ~/backups/atmos-$(date +%F).db"
+    )]
+    Backup(BackupArgs),
     /// Summarise the oldest messages of a session now (they are archived, not deleted)
     #[command(
         after_help = "Keeps the newest ai.sessions.auto_compact.preserve_recent messages verbatim.\n\nExample:\n  atmos ai sessions compact vpc-design"
@@ -367,6 +378,12 @@ pub struct RenameArgs {
     pub old: String,
     /// Its new name (letters, digits, '.', '_', '-', inner spaces; at most 128)
     pub new: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy (default: sessions.db.backup beside the database)
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

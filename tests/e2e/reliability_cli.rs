@@ -653,3 +653,46 @@ fn hostile_params_and_bodies_are_answered_and_the_server_goes_on() {
     eprintln!("hostile inputs answered: {answered}; server peak memory {peak}");
     assert!(answered > 200);
 }
+
+#[test]
+fn backup_is_complete_while_a_server_writes() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, ""));
+    let mut s = RpcServer::spawn(atmos(&p, &["ai", "serve"]));
+    s.initialize(p.root());
+    s.call("atmos/session/create", json!({"name": "live"}));
+    fake.push_reply(Reply::new(&["in the WAL"], 5, 2));
+    s.call(
+        "atmos/chat",
+        json!({"name": "live", "message": "still open"}),
+    );
+    // The server keeps its connection (and the WAL) open meanwhile.
+    let dest = p.root().join("copy.db");
+    let out = run(&p, &["ai", "sessions", "backup", dest.to_str().unwrap()]);
+    assert!(
+        out.ok().starts_with("Backed up 1 session to"),
+        "{}",
+        out.stdout
+    );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&dest).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let conn = rusqlite::Connection::open(&dest).unwrap();
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    let texts: Vec<String> = conn
+        .prepare("SELECT content FROM messages ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(texts, ["still open", "in the WAL"]);
+    // The default place, beside the database; written again over an old one.
+    run(&p, &["ai", "sessions", "backup"]).ok();
+    run(&p, &["ai", "sessions", "backup"]).ok();
+    assert!(p.db_path().with_file_name("sessions.db.backup").exists());
+    s.shutdown();
+}

@@ -19,6 +19,7 @@ pub fn run(config: Option<PathBuf>, args: SessionsArgs) -> Outcome {
         Some(SessionsCommand::Rename(a)) => rename(config, a),
         Some(SessionsCommand::Compact(a)) => compact(config, a),
         Some(SessionsCommand::Fork(a)) => fork(config, a),
+        Some(SessionsCommand::Backup(a)) => backup(config, a),
         Some(SessionsCommand::Export(a)) => export(config, a),
         Some(SessionsCommand::Import(a)) => import(config, a),
         Some(SessionsCommand::Doctor(a)) => doctor(config, a),
@@ -372,6 +373,22 @@ fn rename(config: Option<PathBuf>, args: RenameArgs) -> Outcome {
     let mut sessions = open_sessions(config)?;
     let renamed = sessions.rename(&SessionKey::Name(args.old.clone()), &args.new)?;
     println!("Renamed '{}' to '{}'.", args.old, renamed.name);
+    Ok(())
+}
+
+fn backup(config: Option<PathBuf>, args: BackupArgs) -> Outcome {
+    let sessions = open_sessions(config)?;
+    let dest = args.file.unwrap_or_else(|| {
+        let db = sessions.project().database_path();
+        db.with_file_name("sessions.db.backup")
+    });
+    let bytes = sessions.backup(&dest)?;
+    println!(
+        "Backed up {} to {} ({}).",
+        output::count(sessions.status()?.session_count, "session", "sessions"),
+        dest.display(),
+        atmos_ai::sessions::size_text(bytes as usize)
+    );
     Ok(())
 }
 

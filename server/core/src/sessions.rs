@@ -417,6 +417,12 @@ impl Sessions {
         Ok(self.store.rename(key, new_name)?)
     }
 
+    /// A consistent copy of the whole database at `dest` (SQLite's online
+    /// backup: safe while servers and turns run); its size in bytes.
+    pub fn backup(&self, dest: &std::path::Path) -> Result<u64> {
+        Ok(self.store().backup_to(dest)?)
+    }
+
     /// Forks session `key` at message `at` (its newest when `None`): a new
     /// session named `name` (else "ORIGIN-fork", "ORIGIN-fork-2", …) with
     /// the history up to that message, summaries and archived messages
@@ -565,7 +571,7 @@ fn check_metadata(metadata: Option<serde_json::Value>) -> Result<serde_json::Val
 }
 
 /// `15.0 MB`, `80 KiB`, `120 bytes`.
-pub(crate) fn size_text(bytes: usize) -> String {
+pub fn size_text(bytes: usize) -> String {
     match bytes {
         b if b >= 1024 * 1024 => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
         b if b >= 1024 => format!("{} KiB", b / 1024),

@@ -133,6 +133,36 @@ impl Store {
         schema::version(&self.conn).map_err(|e| self.err(e))
     }
 
+    /// Copies the database to `dest` with SQLite's online backup API: a
+    /// consistent copy while other processes read and write (it restarts
+    /// when they commit meanwhile), the WAL's content included. `dest` is
+    /// replaced and made private (0600). Returns its size in bytes.
+    pub fn backup_to(&self, dest: &Path) -> Result<u64> {
+        use std::os::unix::fs::PermissionsExt;
+        let io = |source| StoreError::Io {
+            path: dest.to_path_buf(),
+            source,
+        };
+        // Created private first: the copy holds every conversation.
+        let _ = std::fs::remove_file(dest);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dest)
+            .and_then(|f| f.set_permissions(std::fs::Permissions::from_mode(0o600)))
+            .map_err(io)?;
+        let mut target = Connection::open(dest).map_err(|e| error::classify(dest, e))?;
+        {
+            let backup = rusqlite::backup::Backup::new(&self.conn, &mut target)
+                .map_err(|e| error::classify(dest, e))?;
+            backup
+                .run_to_completion(256, std::time::Duration::from_millis(10), None)
+                .map_err(|e| error::classify(dest, e))?;
+        }
+        drop(target);
+        std::fs::metadata(dest).map(|m| m.len()).map_err(io)
+    }
+
     /// Runs `PRAGMA integrity_check`; `Ok(vec![])` when the file is sound.
     pub fn integrity_problems(&self) -> Result<Vec<String>> {
         let mut stmt = self
