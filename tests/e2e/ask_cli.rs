@@ -752,3 +752,52 @@ fn a_finished_command_leaves_everything_in_the_database_file() {
         .collect();
     assert_eq!(texts, ["keep this", "Stored."]);
 }
+
+#[test]
+fn a_session_counts_its_tokens_and_prices_them() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, "anthropic", "").replace(
+        "      api_key_env: ATMOS_TEST_KEY\n",
+        "      api_key_env: ATMOS_TEST_KEY\n      pricing:\n        input: 3.0\n        output: 15.0\n",
+    ));
+    fake.push_reply(Reply::new(&["one"], 1000, 200));
+    ask(&p, &["--session", "priced", "first"]).ok();
+    fake.push_reply(Reply::new(&["two"], 3000, 800));
+    ask(&p, &["--session", "priced", "second"]).ok();
+    let listed = p
+        .run(ATMOS, &["ai", "sessions", "list", "--format", "json"])
+        .json();
+    assert_eq!(listed["sessions"][0]["inputTokens"], 4000);
+    assert_eq!(listed["sessions"][0]["outputTokens"], 1000);
+    let table = p.run(ATMOS, &["ai", "sessions", "list"]).ok().to_string();
+    // 4,000 × 3 + 1,000 × 15 per million: 0.027.
+    assert!(
+        table.contains("TOKENS") && table.contains("5,000"),
+        "{table}"
+    );
+    assert!(
+        table.contains("COST") && table.contains("0.0270"),
+        "{table}"
+    );
+    let shown = p
+        .run(ATMOS, &["ai", "sessions", "show", "priced"])
+        .ok()
+        .to_string();
+    assert!(
+        shown.contains("Used 4,000 tokens in and 1,000 out (about 0.0270 at anthropic's pricing)"),
+        "{shown}"
+    );
+    // A price given by half is refused, naming the key.
+    p.write_config(&config(&fake, "anthropic", "").replace(
+        "      api_key_env: ATMOS_TEST_KEY\n",
+        "      api_key_env: ATMOS_TEST_KEY\n      pricing:\n        input: 3.0\n",
+    ));
+    let err = p
+        .run(ATMOS, &["ai", "sessions", "list"])
+        .fails(1)
+        .to_string();
+    assert!(
+        err.contains("ai.providers.anthropic.pricing.output"),
+        "{err}"
+    );
+}

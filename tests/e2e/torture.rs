@@ -4,7 +4,8 @@
 //! - `kills`: 60 SIGKILLs at random points of streaming turns (CLI and server),
 //!   compactions and imports; after each: `PRAGMA integrity_check`, the FTS
 //!   index's own integrity check, every user message at most once, no reply
-//!   cut short unless marked interrupted, the counters equal to the rows, and
+//!   cut short unless marked interrupted, the counters (messages, archived,
+//!   summaries, tokens) equal to the rows, and
 //!   an immediate next turn.
 //! - `racing_processes`: two servers and two CLIs, 100 turns each over shared
 //!   and separate sessions, then racing creates, renames and evictions: exact
@@ -91,31 +92,32 @@ fn check(p: &TestProject) -> Checked {
     let mut stmt = conn
         .prepare(
             "SELECT s.name, s.message_count, s.archived_count, s.summary_count, \
+             s.input_tokens, s.output_tokens, \
              (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id AND m.is_summary = 0), \
              (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id AND m.is_summary = 0 AND m.archived = 1), \
-             (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id AND m.is_summary = 1) \
+             (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id AND m.is_summary = 1), \
+             (SELECT COALESCE(SUM(input_tokens), 0) FROM messages m WHERE m.session_id = s.id), \
+             (SELECT COALESCE(SUM(output_tokens), 0) FROM messages m WHERE m.session_id = s.id) \
              FROM sessions s",
         )
         .unwrap();
-    let rows: Vec<(String, [i64; 6])> = stmt
+    let rows: Vec<(String, [i64; 10])> = stmt
         .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                [
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ],
-            ))
+            let mut c = [0i64; 10];
+            for (i, v) in c.iter_mut().enumerate() {
+                *v = r.get(i + 1)?;
+            }
+            Ok((r.get(0)?, c))
         })
         .unwrap()
         .map(|r| r.unwrap())
         .collect();
     for (name, c) in &rows {
-        assert_eq!((c[0], c[1], c[2]), (c[3], c[4], c[5]), "counters of {name}");
+        assert_eq!(
+            c[..5],
+            c[5..],
+            "counters of {name} (messages, archived, summaries, tokens in and out)"
+        );
     }
     // Each question at most once; each reply whole unless interrupted.
     let mut stmt = conn

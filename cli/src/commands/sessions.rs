@@ -79,6 +79,16 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
             let mut header = vec![
                 "NAME", "PROVIDER", "MODEL", "SKILL", created, updated, "MESSAGES",
             ];
+            let config = &sessions.project().config;
+            let costs: Vec<Option<f64>> = listed
+                .iter()
+                .map(|l| atmos_ai::catalog::estimated_cost(config, &l.session))
+                .collect();
+            let priced = costs.iter().any(Option::is_some);
+            header.push("TOKENS");
+            if priced {
+                header.push("COST");
+            }
             let forks = listed.iter().any(|l| l.session.forked_from.is_some());
             if forks {
                 header.push("FORKED FROM");
@@ -88,7 +98,8 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
             }
             let mut rows: Vec<Vec<std::borrow::Cow<str>>> = listed
                 .iter()
-                .map(|l| {
+                .zip(&costs)
+                .map(|(l, cost)| {
                     let s = &l.session;
                     // Borrowed where the session has the text already.
                     let mut row: Vec<std::borrow::Cow<str>> = vec![
@@ -100,6 +111,10 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
                         clock.when(s.updated_at).into(),
                         s.message_count.to_string().into(),
                     ];
+                    row.push(super::thousands(s.input_tokens + s.output_tokens).into());
+                    if priced {
+                        row.push(cost.map_or(String::new(), money).into());
+                    }
                     if forks {
                         row.push(s.forked_from.as_deref().unwrap_or("").into());
                     }
@@ -114,6 +129,7 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
                 Some(width) => {
                     let order: Vec<usize> = [
                         created,
+                        "TOKENS",
                         "SKILL",
                         "MODEL",
                         "FORKED FROM",
@@ -202,6 +218,22 @@ fn show(config: Option<PathBuf>, args: ShowArgs) -> Outcome {
                     session.archived_count,
                     output::count(session.summary_count, "summary", "summaries")
                 ));
+            }
+            if session.input_tokens + session.output_tokens > 0 {
+                out.push_str(&format!(
+                    "\nUsed {} tokens in and {} out",
+                    super::thousands(session.input_tokens),
+                    super::thousands(session.output_tokens)
+                ));
+                if let Some(cost) =
+                    atmos_ai::catalog::estimated_cost(&sessions.project().config, &session)
+                {
+                    out.push_str(&format!(
+                        " (about {} at {}'s pricing)",
+                        money(cost),
+                        session.provider
+                    ));
+                }
             }
             if let Some(origin) = &session.forked_from {
                 out.push_str(&format!("\nForked from '{origin}'"));
@@ -596,5 +628,14 @@ fn doctor(config: Option<PathBuf>, args: FormatArg) -> Outcome {
         Err(Failure::Message(
             "the session database failed its integrity check".into(),
         ))
+    }
+}
+
+/// A cost as people read it: `0.0213` for small sums, `12.40` otherwise.
+pub fn money(cost: f64) -> String {
+    if cost < 1.0 {
+        format!("{cost:.4}")
+    } else {
+        format!("{cost:.2}")
     }
 }

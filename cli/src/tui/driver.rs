@@ -205,6 +205,7 @@ impl Driver {
         let providers = catalog::entries(&self.project.config)
             .into_iter()
             .map(|e| ProviderInfo {
+                pricing: e.pricing.map(|p| (p.input, p.output)),
                 needs_key: e.needs_key(),
                 missing: e.credentials.err(),
                 name: e.name,

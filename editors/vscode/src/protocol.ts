@@ -38,6 +38,9 @@ export interface Session {
   metadata: Record<string, unknown>;
   /** For a fork: the origin's name when it was forked, and the message id it was forked at. */
   forkedFrom?: ForkedFrom;
+  /** Tokens its turns sent and received (reported, or estimated). */
+  inputTokens?: number;
+  outputTokens?: number;
 }
 
 export interface ForkedFrom {
@@ -251,6 +254,12 @@ export interface ProviderInfo {
   /** False, with a `reason`, when the provider's key variable is unset. */
   configured: boolean;
   reason?: string;
+  /** Prices per million tokens, when atmos.yaml gives them. */
+  pricing?: Pricing;
+}
+export interface Pricing {
+  input: number;
+  output: number;
 }
 export interface ProvidersResult {
   default: string;

@@ -16,6 +16,8 @@ pub struct ProviderEntry {
     pub model: String,
     /// `Err` names what is missing (the key variable), never a value.
     pub credentials: std::result::Result<(), String>,
+    /// Prices per million tokens, when atmos.yaml gives them.
+    pub pricing: Option<crate::config::Pricing>,
 }
 
 impl ProviderEntry {
@@ -43,6 +45,7 @@ pub fn entries(config: &Config) -> Vec<ProviderEntry> {
                 .clone()
                 .unwrap_or_else(|| defaults(p.kind).model.to_string()),
             credentials: atmos_providers::credentials_present(p.kind, p.api_key_env.as_deref()),
+            pricing: p.pricing,
         })
         .collect();
     for kind in ProviderKind::ALL {
@@ -55,6 +58,7 @@ pub fn entries(config: &Config) -> Vec<ProviderEntry> {
             kind,
             model: defaults(kind).model.to_string(),
             credentials: atmos_providers::credentials_present(kind, None),
+            pricing: None,
         });
     }
     out
@@ -130,4 +134,11 @@ pub fn ollama_probe_url(config: &Config) -> Option<String> {
         .get("ollama")
         .and_then(|p| p.base_url.clone());
     Some(configured.unwrap_or_else(|| defaults(ProviderKind::Ollama).base_url.to_string()))
+}
+
+/// The estimated cost of `session` with its provider's `pricing`, if
+/// atmos.yaml gives one.
+pub fn estimated_cost(config: &Config, session: &atmos_store::Session) -> Option<f64> {
+    let pricing = config.providers.get(&session.provider)?.pricing?;
+    Some(pricing.cost(session.input_tokens, session.output_tokens))
 }

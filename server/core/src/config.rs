@@ -106,6 +106,23 @@ pub struct ProviderConfig {
     pub api_version: Option<String>,
     pub deployment: Option<String>,
     pub region: Option<String>,
+    /// Prices per million tokens, for the estimated cost of a session.
+    pub pricing: Option<Pricing>,
+}
+
+/// `ai.providers.<name>.pricing`: what a million tokens cost (in the user's
+/// currency, as they wrote it).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Pricing {
+    pub input: f64,
+    pub output: f64,
+}
+
+impl Pricing {
+    /// The cost of these many input and output tokens.
+    pub fn cost(&self, input: u64, output: u64) -> f64 {
+        (input as f64 * self.input + output as f64 * self.output) / 1_000_000.0
+    }
 }
 
 /// `ai.skills.<name>`.
@@ -291,6 +308,14 @@ struct RawProvider {
     api_version: Option<String>,
     deployment: Option<String>,
     region: Option<String>,
+    pricing: Option<RawPricing>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPricing {
+    input: Option<f64>,
+    output: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -364,6 +389,7 @@ pub fn did_you_mean(unknown: &str) -> Option<String> {
         "api_version",
         "deployment",
         "region",
+        "pricing",
     ];
     const SKILL: &[&str] = &["display_name", "description", "system_prompt"];
     let (parent, last) = unknown.rsplit_once('.')?;
@@ -556,6 +582,28 @@ fn validate(raw: RawAi) -> Result<Config> {
                  OPENAI_API_KEY), not the key itself: put the key in that variable",
             ));
         }
+        let pricing = match p.pricing {
+            None => None,
+            Some(RawPricing { input, output }) => {
+                let price = |field: &str, v: Option<f64>| match v {
+                    Some(v) if v.is_finite() && v >= 0.0 => Ok(v),
+                    Some(v) => Err(invalid(
+                        format!("{key}.pricing.{field}"),
+                        v,
+                        "must be a price per million tokens, 0 or more (such as 3.0)",
+                    )),
+                    None => Err(invalid(
+                        format!("{key}.pricing.{field}"),
+                        "(missing)",
+                        "give both input and output, per million tokens (such as input: 3.0, output: 15.0)",
+                    )),
+                };
+                Some(Pricing {
+                    input: price("input", input)?,
+                    output: price("output", output)?,
+                })
+            }
+        };
         providers.insert(
             name,
             ProviderConfig {
@@ -567,6 +615,7 @@ fn validate(raw: RawAi) -> Result<Config> {
                 api_version: p.api_version,
                 deployment: p.deployment,
                 region: p.region,
+                pricing,
             },
         );
     }

@@ -27,6 +27,8 @@ impl From<&store::Session> for Session {
                 name: name.clone(),
                 at: s.forked_at.map(|id| id.to_string()),
             }),
+            input_tokens: s.input_tokens,
+            output_tokens: s.output_tokens,
         }
     }
 }

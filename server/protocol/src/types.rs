@@ -268,6 +268,13 @@ pub struct Session {
     /// For a fork: where it came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forked_from: Option<ForkedFrom>,
+    /// Tokens its turns sent and received, as the providers reported them
+    /// (estimated when they did not). Their cost: `atmos/providers/list`
+    /// gives each provider's `pricing` when atmos.yaml sets it.
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub output_tokens: u64,
 }
 
 /// Where a fork came from: the origin's name when it was forked, and the id
@@ -430,6 +437,18 @@ pub struct Provider {
     /// What is missing, when not configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Prices per million tokens, when atmos.yaml gives them
+    /// (`ai.providers.NAME.pricing`): a session's cost is
+    /// `(inputTokens × input + outputTokens × output) / 1,000,000`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<Pricing>,
+}
+
+/// Prices per million tokens, in the currency atmos.yaml uses.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Pricing {
+    pub input: f64,
+    pub output: f64,
 }
 
 /// The result of `atmos/skills/list`.

@@ -325,6 +325,10 @@ impl ToWire for core::catalog::ProviderEntry {
                 .map(|var| format!("{var} is not set")),
             name: self.name,
             model: self.model,
+            pricing: self.pricing.map(|p| atmos_protocol::Pricing {
+                input: p.input,
+                output: p.output,
+            }),
         }
     }
 }

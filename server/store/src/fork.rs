@@ -123,7 +123,10 @@ impl Store {
         };
         let mut ids: HashMap<i64, i64> = HashMap::new();
         let (mut count, mut archived, mut summary_count) = (0i64, 0i64, 0i64);
+        let (mut input, mut output) = (0i64, 0i64);
         for row in &rows {
+            input += row.input_tokens.unwrap_or(0);
+            output += row.output_tokens.unwrap_or(0);
             let keep_archived = row.archived && covered(row);
             tx.execute(
                 "INSERT INTO messages (session_id, role, content, created_at, archived, \
@@ -172,7 +175,8 @@ impl Store {
         }
         tx.execute(
             "UPDATE sessions SET message_count = ?1, archived_count = ?2, summary_count = ?3, \
-             forked_from = ?4, forked_at = ?5, updated_at = ?6 WHERE id = ?7",
+             forked_from = ?4, forked_at = ?5, updated_at = ?6, input_tokens = ?8, \
+             output_tokens = ?9 WHERE id = ?7",
             params![
                 count,
                 archived,
@@ -180,7 +184,9 @@ impl Store {
                 from.name,
                 (at > 0).then_some(at),
                 now_millis(),
-                session.id
+                session.id,
+                input,
+                output
             ],
         )
         .map_err(map)?;

@@ -154,9 +154,17 @@ impl Store {
         })?;
         tx.prepare_cached(
             "UPDATE sessions SET message_count = message_count + 1, \
+             input_tokens = input_tokens + ?3, output_tokens = output_tokens + ?4, \
              updated_at = MAX(updated_at, ?1) WHERE id = ?2",
         )
-        .and_then(|mut s| s.execute(params![now_millis(), session_id]))
+        .and_then(|mut s| {
+            s.execute(params![
+                now_millis(),
+                session_id,
+                message.usage.map_or(0, |u| u.input as i64),
+                message.usage.map_or(0, |u| u.output as i64)
+            ])
+        })
         .map_err(map)?;
         let mut stored = get_message(&tx, id).map_err(map)?;
         stored.context = message.context.clone();
@@ -192,6 +200,15 @@ impl Store {
             ])
         })
         .map_err(map)?;
+        if let Some(u) = usage {
+            tx.prepare_cached(
+                "UPDATE sessions SET input_tokens = input_tokens + ?1, \
+                 output_tokens = output_tokens + ?2, updated_at = MAX(updated_at, ?3) \
+                 WHERE id = (SELECT session_id FROM messages WHERE id = ?4)",
+            )
+            .and_then(|mut s| s.execute(params![u.input as i64, u.output as i64, now_millis(), id]))
+            .map_err(map)?;
+        }
         let stored = get_message(&tx, id).map_err(map)?;
         tx.commit().map_err(map)?;
         Ok(stored)
@@ -407,7 +424,12 @@ impl Store {
         let session = insert_session(&tx, &imported.session).map_err(map)?;
         let mut ids: HashMap<i64, i64> = HashMap::new();
         let (mut count, mut archived, mut summaries) = (0i64, 0i64, 0i64);
+        let (mut input, mut output) = (0i64, 0i64);
         for m in &imported.messages {
+            if let Some(u) = m.message.usage {
+                input += u.input as i64;
+                output += u.output as i64;
+            }
             let range = m
                 .summary_range
                 .and_then(|(a, b)| Some((*ids.get(&a)?, *ids.get(&b)?)));
@@ -435,9 +457,9 @@ impl Store {
             }
         }
         tx.execute(
-            "UPDATE sessions SET message_count = ?1, archived_count = ?2, summary_count = ?3 \
-             WHERE id = ?4",
-            params![count, archived, summaries, session.id],
+            "UPDATE sessions SET message_count = ?1, archived_count = ?2, summary_count = ?3, \
+             input_tokens = ?5, output_tokens = ?6 WHERE id = ?4",
+            params![count, archived, summaries, session.id, input, output],
         )
         .map_err(map)?;
         let evicted = evict(&tx, max_sessions, &session.id).map_err(map)?;

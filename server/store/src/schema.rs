@@ -111,6 +111,15 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN forked_from TEXT;
     ALTER TABLE sessions ADD COLUMN forked_at INTEGER;
     "#,
+    // 6: what a session cost, as counters (a listing reads them, it does not
+    // add up messages): the tokens its replies reported (or estimated).
+    r#"
+    ALTER TABLE sessions ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+    UPDATE sessions SET
+        input_tokens = (SELECT COALESCE(SUM(input_tokens), 0) FROM messages m WHERE m.session_id = sessions.id),
+        output_tokens = (SELECT COALESCE(SUM(output_tokens), 0) FROM messages m WHERE m.session_id = sessions.id);
+    "#,
 ];
 
 /// The schema version this build writes.

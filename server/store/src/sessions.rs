@@ -9,7 +9,8 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use std::collections::HashMap;
 
 pub(crate) const SESSION_COLUMNS: &str = "id, name, provider, model, skill, created_at, updated_at, \
-     message_count, archived_count, summary_count, metadata, forked_from, forked_at";
+     message_count, archived_count, summary_count, metadata, forked_from, forked_at, \
+     input_tokens, output_tokens";
 
 pub(crate) fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
     // Read in place; most sessions have none (`{}`), which needs no parsing.
@@ -31,6 +32,8 @@ pub(crate) fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
         metadata,
         forked_from: r.get(11)?,
         forked_at: r.get(12)?,
+        input_tokens: r.get::<_, i64>(13)? as u64,
+        output_tokens: r.get::<_, i64>(14)? as u64,
     })
 }
 

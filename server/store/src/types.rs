@@ -53,6 +53,10 @@ pub struct Session {
     pub forked_from: Option<String>,
     /// For a fork: the id of the origin's message it was forked at.
     pub forked_at: Option<i64>,
+    /// Tokens sent and received by its turns, as the providers reported them
+    /// (or as estimated when they did not).
+    pub input_tokens: u64,
+    pub output_tokens: u64,
 }
 
 impl Session {

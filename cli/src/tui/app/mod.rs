@@ -42,6 +42,8 @@ pub struct ProviderInfo {
     /// False for a provider that needs no key (Ollama): nothing says its
     /// server runs, so it is not shown as ready.
     pub needs_key: bool,
+    /// Prices per million tokens (input, output), when atmos.yaml gives them.
+    pub pricing: Option<(f64, f64)>,
 }
 
 /// A skill the selector offers.
@@ -401,6 +403,25 @@ impl App {
                 Some((active.min(max), max))
             }
         }
+    }
+
+    /// The tokens the session's turns used so far, and their estimated cost
+    /// when its provider has a price (`None`: nothing used yet).
+    pub fn spent(&self) -> Option<(u64, Option<f64>)> {
+        let s = self.session.as_ref()?;
+        let used = s.input_tokens + s.output_tokens;
+        if used == 0 {
+            return None;
+        }
+        let pricing = self
+            .providers
+            .iter()
+            .find(|p| p.name == s.provider)
+            .and_then(|p| p.pricing);
+        let cost = pricing.map(|(input, output)| {
+            (s.input_tokens as f64 * input + s.output_tokens as f64 * output) / 1_000_000.0
+        });
+        Some((used, cost))
     }
 
     /// The message count the status bar shows.

@@ -16,12 +16,14 @@ fn init(sessions_enabled: bool) -> Init {
                 model: "llama3.3".into(),
                 missing: None,
                 needs_key: false,
+                pricing: None,
             },
             ProviderInfo {
                 name: "anthropic".into(),
                 model: "claude-sonnet-4-5".into(),
                 missing: Some("ANTHROPIC_API_KEY".into()),
                 needs_key: true,
+                pricing: None,
             },
         ],
         skills: vec![
@@ -60,6 +62,8 @@ fn session(id: &str, name: &str) -> Session {
         metadata: serde_json::json!({}),
         forked_from: None,
         forked_at: None,
+        input_tokens: 0,
+        output_tokens: 0,
     }
 }
 

@@ -55,8 +55,25 @@ fn parts(app: &App, short: bool) -> Vec<Span<'static>> {
         Span::styled(format!(" · ~{} {tokens}", thousands(app.tokens)), dim),
     ]
     .into_iter()
+    .chain(spent(app, short))
     .chain(gauge(app, short))
     .collect()
+}
+
+/// ` · 12,345 used (~0.0213)`: what the session's turns used so far, and
+/// its cost when the provider has a price in atmos.yaml.
+fn spent(app: &App, short: bool) -> Vec<Span<'static>> {
+    let Some((used, cost)) = app.spent() else {
+        return Vec::new();
+    };
+    let cost = cost.map_or(String::new(), |c| {
+        format!(" (~{})", crate::commands::sessions::money(c))
+    });
+    let text = match short {
+        true => format!(" · {}u{cost}", thousands(used)),
+        false => format!(" · {} used{cost}", thousands(used)),
+    };
+    vec![Span::styled(text, Style::new().fg(Color::Gray))]
 }
 
 /// ` · ▰▰▰▱▱ 24/50`: how much of the window the next turn fills (messages
