@@ -801,3 +801,47 @@ fn a_session_counts_its_tokens_and_prices_them() {
         "{err}"
     );
 }
+
+#[test]
+fn with_redact_on_secrets_are_masked_before_they_are_stored_or_sent() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, "anthropic", "").replace(
+        "    enabled: true\n",
+        "    enabled: true\n    redact: true\n    redact_patterns: ['TICKET-[0-9]+']\n",
+    ));
+    fake.push_reply(Reply::new(&["noted"], 5, 1));
+    let out = ask(
+        &p,
+        &[
+            "--session",
+            "secret",
+            "why does AKIAIOSFODNN7EXAMPLE fail with password: hunter2 on TICKET-42?",
+        ],
+    );
+    out.ok();
+    assert!(out.stderr.contains("Masked 3 secrets"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("hunter2") && !out.stderr.contains("AKIA"),
+        "{}",
+        out.stderr
+    );
+    let sent = fake.requests().pop().unwrap().body.to_string();
+    assert!(
+        !sent.contains("AKIAIOSFODNN7EXAMPLE")
+            && !sent.contains("hunter2")
+            && !sent.contains("TICKET-42"),
+        "{sent}"
+    );
+    let kept = stored(&p, "secret");
+    assert_eq!(
+        kept[0].1,
+        "why does [REDACTED] fail with password: [REDACTED] on [REDACTED]?"
+    );
+    // A pattern that does not compile is named when atmos.yaml is read.
+    p.write_config(&config(&fake, "anthropic", "").replace(
+        "    enabled: true\n",
+        "    enabled: true\n    redact: true\n    redact_patterns: ['(unclosed']\n",
+    ));
+    let err = ask(&p, &["hello"]).fails(1).to_string();
+    assert!(err.contains("ai.sessions.redact_patterns"), "{err}");
+}

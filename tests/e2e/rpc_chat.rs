@@ -500,3 +500,32 @@ fn fork_over_the_protocol_copies_up_to_a_message_and_says_where_from() {
     assert_eq!(err["error"]["code"], -32602);
     assert_eq!(err["error"]["data"]["field"], "at");
 }
+
+#[test]
+fn with_redact_on_the_chat_result_says_how_many_secrets_were_masked() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(&fake, "").replace(
+        "    enabled: true\n",
+        "    enabled: true\n    redact: true\n",
+    ));
+    let mut s = server(&p);
+    s.call("atmos/session/create", json!({"name": "r"}));
+    fake.push_reply(Reply::new(&["ok"], 5, 1));
+    let result = s.call(
+        "atmos/chat",
+        json!({"name": "r", "message": "connect with postgres://app:s3cret@db:5432/x",
+               "context": [{"kind": "text", "text": "Authorization: Bearer abcdefgh12345678"}]}),
+    );
+    assert_eq!(result["redacted"], 2, "{result}");
+    let sent = fake.requests().pop().unwrap().body.to_string();
+    assert!(
+        !sent.contains("s3cret") && !sent.contains("abcdefgh12345678"),
+        "{sent}"
+    );
+    fake.push_reply(Reply::new(&["ok"], 5, 1));
+    let plain = s.call(
+        "atmos/chat",
+        json!({"name": "r", "message": "nothing secret"}),
+    );
+    assert!(plain.get("redacted").is_none(), "{plain}");
+}

@@ -224,7 +224,12 @@ async fn drive(
     let mut events = super::Events::new(events, cancel.clone());
     while let Some(event) = events.next().await {
         match event {
-            TurnEvent::Started(started) => spinner = Spinner::start(&started.provider),
+            TurnEvent::Started(started) => {
+                if started.redacted > 0 {
+                    eprintln!("{}", super::redacted_line(started.redacted));
+                }
+                spinner = Spinner::start(&started.provider)
+            }
             TurnEvent::Delta { text, .. } => {
                 spinner.stop();
                 if print {

@@ -175,3 +175,12 @@ pub fn thousands(n: u64) -> String {
     }
     out
 }
+
+/// "Masked 2 secrets in your message before it was stored or sent
+/// (ai.sessions.redact)."
+pub fn redacted_line(n: usize) -> String {
+    format!(
+        "Masked {} in your message before it was stored or sent (ai.sessions.redact).",
+        crate::output::count(n as u64, "secret", "secrets")
+    )
+}

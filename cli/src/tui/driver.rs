@@ -576,6 +576,23 @@ impl Driver {
     ) -> Vec<Event> {
         let cancel = CancellationToken::new();
         let Some(engine) = &self.engine else {
+            // The conversation kept in memory holds the masked text, as a
+            // session would (it is sent again with each later message).
+            let (text, masked) = match self.project.config.sessions.redact {
+                false => (text, 0),
+                true => match atmos_ai::redact::Redactor::new(
+                    &self.project.config.sessions.redact_patterns,
+                ) {
+                    Ok(r) => r.redact(&text),
+                    Err(_) => (text, 0),
+                },
+            };
+            let mut events = Vec::new();
+            if masked > 0 {
+                events.push(notice(Entry::note(
+                    crate::commands::redacted_line(masked).trim_end_matches('.'),
+                )));
+            }
             let one = OneShot {
                 history: self.memory.clone(),
                 provider: Some(provider),
@@ -584,9 +601,9 @@ impl Driver {
                 message: text.clone(),
                 stream: true,
             };
-            let events = engine::one_shot(&self.project, &self.skills, one, cancel.clone());
-            self.follow(events, cancel, text, None);
-            return vec![];
+            let turn = engine::one_shot(&self.project, &self.skills, one, cancel.clone());
+            self.follow(turn, cancel, text, None);
+            return events;
         };
         let mut events = Vec::new();
         let (key, created) = match session {
@@ -661,9 +678,15 @@ impl Driver {
         match event {
             TurnEvent::Started(started) => {
                 run.started = true;
-                vec![Event::ReplyStarted {
+                let mut events = vec![Event::ReplyStarted {
                     session: started.session,
-                }]
+                }];
+                if started.redacted > 0 {
+                    events.push(notice(Entry::note(
+                        crate::commands::redacted_line(started.redacted).trim_end_matches('.'),
+                    )));
+                }
+                events
             }
             TurnEvent::Delta { text, .. } => vec![Event::Delta(text)],
             // After the turn (`Chat`) or its compaction (`Compacted`): the

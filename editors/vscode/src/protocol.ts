@@ -246,6 +246,8 @@ export interface ChatResult {
   reply: Message;
   usage: Usage;
   compaction?: CompactionResult;
+  /** Secrets masked in the message before it was stored or sent (ai.sessions.redact). */
+  redacted?: number;
 }
 
 export interface ProviderInfo {

@@ -81,6 +81,8 @@ pub struct PreparedTurn {
     pub started: Instant,
     provider: Box<dyn Provider>,
     lease: Option<LeaseGuard>,
+    /// Secrets masked in the message before it was stored or sent.
+    pub redacted: usize,
     /// The row of the reply stored while it streamed (see
     /// [`Sessions::checkpoint_reply`]); 0 until the first checkpoint. Shared
     /// with the checkpoint jobs, which run on the store thread in order,
@@ -130,6 +132,7 @@ impl PreparedTurn {
             started: Instant::now(),
             provider,
             lease,
+            redacted: 0,
             checkpoint: Default::default(),
         }
     }
@@ -212,6 +215,9 @@ impl Sessions {
             provider_for(&self.project().config, &session.provider, &session.model)?;
         let skill_prompt = self.skill_prompt(&session.skill);
         // From here every way out gives the lease back: `?` drops the guard.
+        // Secrets out before anything is stored or sent.
+        let mut turn = turn;
+        let redacted = self.redact(&mut turn)?;
         let lease = self.take_lease(&session, &lease_holder())?;
         let user_message = if turn.retry {
             self.question_to_retry(&session)?
@@ -237,7 +243,33 @@ impl Sessions {
             Some((session, user_message, lease)),
         );
         prepared.request.stream = turn.stream;
+        prepared.redacted = redacted;
         Ok(prepared)
+    }
+
+    /// Masks secrets in the message and its context when `ai.sessions.redact`
+    /// is on; how many were masked.
+    fn redact(&self, turn: &mut TurnRequest) -> Result<usize> {
+        let sessions = &self.project().config.sessions;
+        if !sessions.redact {
+            return Ok(0);
+        }
+        let redactor =
+            crate::redact::Redactor::new(&sessions.redact_patterns).map_err(|(pattern, why)| {
+                Error::ConfigInvalid {
+                    key: "ai.sessions.redact_patterns".into(),
+                    value: format!("{pattern:?}"),
+                    rule: format!("each must be a regular expression: {why}"),
+                }
+            })?;
+        let (message, mut count) = redactor.redact(&turn.message);
+        turn.message = message;
+        for c in &mut turn.context {
+            let (text, n) = redactor.redact(&c.text);
+            c.text = text;
+            count += n;
+        }
+        Ok(count)
     }
 
     /// For a retry: the session's last question, its reply (if any)
@@ -405,13 +437,24 @@ pub(crate) fn prepare_one_shot(
             Some(atmos_providers::ChatMessage::new(role, text.as_str()))
         })
         .collect();
+    // Secrets out before the message is sent (nothing is stored here).
+    let (message, redacted) = match project.config.sessions.redact {
+        false => (message.to_string(), 0),
+        true => crate::redact::Redactor::new(&project.config.sessions.redact_patterns)
+            .map_err(|(pattern, why)| Error::ConfigInvalid {
+                key: "ai.sessions.redact_patterns".into(),
+                value: format!("{pattern:?}"),
+                rule: format!("each must be a regular expression: {why}"),
+            })?
+            .redact(message),
+    };
     messages.push(atmos_providers::ChatMessage::new(
         atmos_providers::Role::User,
         message,
     ));
-    Ok(PreparedTurn::new(
-        &settings, provider, system, messages, None,
-    ))
+    let mut prepared = PreparedTurn::new(&settings, provider, system, messages, None);
+    prepared.redacted = redacted;
+    Ok(prepared)
 }
 
 /// Ends a one-shot turn: the reply as a message that was not stored.

@@ -54,6 +54,10 @@ pub struct SessionsConfig {
     /// 0: no limit.
     pub max_sessions: u32,
     pub auto_compact: AutoCompactConfig,
+    /// Mask secrets in a message before it is stored or sent.
+    pub redact: bool,
+    /// More patterns to mask (regular expressions), besides the built-in ones.
+    pub redact_patterns: Vec<String>,
 }
 
 impl Default for SessionsConfig {
@@ -63,6 +67,8 @@ impl Default for SessionsConfig {
             path: PathBuf::from(".atmos/sessions"),
             max_sessions: 10,
             auto_compact: AutoCompactConfig::default(),
+            redact: false,
+            redact_patterns: Vec::new(),
         }
     }
 }
@@ -285,6 +291,8 @@ struct RawSessions {
     max_sessions: Option<i64>,
     #[serde(default)]
     auto_compact: RawAutoCompact,
+    redact: Option<bool>,
+    redact_patterns: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -370,7 +378,14 @@ pub fn did_you_mean(unknown: &str) -> Option<String> {
         "skills",
         "sessions",
     ];
-    const SESSIONS: &[&str] = &["enabled", "path", "max_sessions", "auto_compact"];
+    const SESSIONS: &[&str] = &[
+        "enabled",
+        "path",
+        "max_sessions",
+        "auto_compact",
+        "redact",
+        "redact_patterns",
+    ];
     const AUTO_COMPACT: &[&str] = &[
         "enabled",
         "trigger_threshold",
@@ -692,6 +707,14 @@ fn validate(raw: RawAi) -> Result<Config> {
             ));
         }
     };
+    let redact_patterns = s.redact_patterns.clone().unwrap_or_default();
+    if let Err((pattern, why)) = crate::redact::Redactor::new(&redact_patterns) {
+        return Err(invalid(
+            "ai.sessions.redact_patterns",
+            format!("{pattern:?}"),
+            &format!("each must be a regular expression: {why}"),
+        ));
+    }
     Ok(Config {
         default_provider: raw.default_provider,
         default_skill: raw.default_skill,
@@ -732,6 +755,8 @@ fn validate(raw: RawAi) -> Result<Config> {
                 show_summary_markers: ac.show_summary_markers.unwrap_or(dac.show_summary_markers),
                 max_history_tokens,
             },
+            redact: s.redact.unwrap_or(false),
+            redact_patterns,
         },
     })
 }

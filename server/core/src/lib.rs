@@ -15,6 +15,7 @@ mod error;
 pub mod history;
 mod lease;
 pub mod names;
+pub mod redact;
 pub mod sessions;
 pub mod skills;
 #[cfg(feature = "testing")]

@@ -364,6 +364,10 @@ pub struct ChatResult {
     /// The compaction this turn triggered, when it compacted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compaction: Option<CompactionResult>,
+    /// How many secrets were masked in the message before it was stored or
+    /// sent (`ai.sessions.redact`); absent when none were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<usize>,
 }
 
 /// The result of `atmos/session/create` and `atmos/session/import`.

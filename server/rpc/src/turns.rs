@@ -55,9 +55,11 @@ async fn forward_turn(
     let mut replied = None;
     let mut failure = None;
     let mut compaction = None;
+    let mut redacted = None;
     while let Some(event) = events.recv().await {
         match event {
             TurnEvent::Started(started) => {
+                redacted = (started.redacted > 0).then_some(started.redacted);
                 session_id = started.session.map(|s| s.id).unwrap_or_default();
             }
             // Once stopped, what is still queued is not sent.
@@ -95,6 +97,7 @@ async fn forward_turn(
         reply: turn.reply.into(),
         usage: turn.usage.into(),
         compaction: compaction.map(ToWire::to_wire),
+        redacted,
     })
 }
 

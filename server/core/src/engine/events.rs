@@ -59,6 +59,9 @@ pub struct Started {
     pub model: String,
     /// The estimated tokens of the request.
     pub estimated_input: u64,
+    /// Secrets masked in the message before it was stored or sent
+    /// (`ai.sessions.redact`).
+    pub redacted: usize,
 }
 
 /// Why a session changed.

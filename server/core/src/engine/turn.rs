@@ -113,6 +113,7 @@ fn started(p: &PreparedTurn) -> Started {
         provider: p.provider_name.clone(),
         model: p.model.clone(),
         estimated_input: p.estimated_input,
+        redacted: p.redacted,
     }
 }
 
