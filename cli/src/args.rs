@@ -163,6 +163,16 @@ Examples:
   atmos ai sessions fork vpc-design --at 42 --name vpc-ipv6"
     )]
     Fork(ForkArgs),
+    /// Undo a compaction: the messages a summary replaced are sent again (the summary is kept, archived)
+    #[command(
+        after_help = "Without --summary, the live summary. See which messages each summary replaced with
+`atmos ai sessions show NAME --compacted`.
+
+Examples:
+  atmos ai sessions uncompact vpc-design
+  atmos ai sessions uncompact vpc-design --summary 57"
+    )]
+    Uncompact(UncompactArgs),
     /// Copy the whole session database safely, even while chats and servers run
     #[command(
         after_help = "Uses SQLite's online backup, so the copy is consistent while other processes write
@@ -336,6 +346,9 @@ pub struct ShowArgs {
     /// Show each message's id (for `sessions fork --at`)
     #[arg(long)]
     pub ids: bool,
+    /// Only the summaries, each with the messages it replaced (for `sessions uncompact`)
+    #[arg(long)]
+    pub compacted: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
     pub format: ShowFormat,
@@ -378,6 +391,15 @@ pub struct RenameArgs {
     pub old: String,
     /// Its new name (letters, digits, '.', '_', '-', inner spaces; at most 128)
     pub new: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UncompactArgs {
+    /// The session
+    pub name: String,
+    /// The id of the summary to undo (default: the live one)
+    #[arg(long, value_name = "SUMMARY_ID")]
+    pub summary: Option<i64>,
 }
 
 #[derive(Debug, Args)]

@@ -347,3 +347,79 @@ fn a_summary_never_makes_the_request_longer() {
         .to_string();
     assert!(text.contains("nothing to compact"), "{text}");
 }
+
+#[test]
+fn uncompact_restores_exactly_what_a_summary_replaced_and_compaction_works_after() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&config(
+        &fake,
+        "      enabled: false\n      preserve_recent: 2\n      use_ai_summary: false\n",
+    ));
+    for t in 1..=4 {
+        ask(&p, "undo", &format!("q{t}: {}", reasons())).ok();
+    }
+    let active = |p: &TestProject| {
+        let conn = rusqlite::Connection::open(p.db_path()).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT id FROM messages WHERE archived = 0 AND is_summary = 0 ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| r.get::<_, i64>(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect::<Vec<i64>>()
+    };
+    let before = active(&p);
+    assert_eq!(before.len(), 8);
+    p.run(ATMOS, &["ai", "sessions", "compact", "undo"]).ok();
+    let compacted = active(&p);
+    let archived: Vec<i64> = before
+        .iter()
+        .copied()
+        .filter(|id| !compacted.contains(id))
+        .collect();
+    assert!(!archived.is_empty());
+    // show --compacted names what the summary replaced.
+    let shown = p
+        .run(ATMOS, &["ai", "sessions", "show", "undo", "--compacted"])
+        .ok()
+        .to_string();
+    assert!(
+        shown.contains("live") && shown.contains("undo: atmos ai sessions uncompact"),
+        "{shown}"
+    );
+    for id in &archived {
+        assert!(shown.contains(&format!("#{id} ")), "{shown}");
+    }
+    // Undo: exactly those are active again; the summary is kept, archived.
+    let out = p
+        .run(ATMOS, &["ai", "sessions", "uncompact", "undo"])
+        .ok()
+        .to_string();
+    assert!(
+        out.contains(&format!("{} messages are active again", archived.len())),
+        "{out}"
+    );
+    assert_eq!(active(&p), before);
+    let list = p
+        .run(ATMOS, &["ai", "sessions", "list", "--format", "json"])
+        .json();
+    assert_eq!(list["sessions"][0]["archivedCount"], 0);
+    assert_eq!(list["sessions"][0]["summaryCount"], 1);
+    // Nothing left to undo, said plainly.
+    let err = p
+        .run(ATMOS, &["ai", "sessions", "uncompact", "undo"])
+        .fails(2)
+        .to_string();
+    assert!(err.contains("no live summary"), "{err}");
+    // A later compaction works, and the next turn sends the new summary.
+    p.run(ATMOS, &["ai", "sessions", "compact", "undo"]).ok();
+    assert_eq!(active(&p), compacted);
+    ask(&p, "undo", "and now?").ok();
+    let sent = fake.requests().pop().unwrap();
+    assert!(
+        sent.body["system"]
+            .as_str()
+            .unwrap()
+            .contains("Summary of the earlier conversation")
+    );
+}

@@ -529,3 +529,32 @@ fn with_redact_on_the_chat_result_says_how_many_secrets_were_masked() {
     );
     assert!(plain.get("redacted").is_none(), "{plain}");
 }
+
+#[test]
+fn uncompact_over_the_protocol_restores_what_the_summary_replaced() {
+    let fake = FakeProvider::start();
+    let p = TestProject::new(&format!(
+        "{}    auto_compact:\n      use_ai_summary: false\n      preserve_recent: 2\n",
+        config(&fake, "")
+    ));
+    let mut s = server(&p);
+    s.call("atmos/session/create", json!({"name": "u"}));
+    for t in 0..3 {
+        s.call(
+            "atmos/chat",
+            json!({"name": "u", "message": format!("q{t}: {}", "the VPC peers with shared services. ".repeat(16))}),
+        );
+    }
+    let compaction = s.call("atmos/session/compact", json!({"name": "u"}));
+    let archived = compaction["archivedIds"].clone();
+    let summary_id = compaction["summary"]["id"].as_str().unwrap().to_string();
+    let undone = s.call(
+        "atmos/session/uncompact",
+        json!({"name": "u", "summaryId": summary_id}),
+    );
+    assert_eq!(undone["restored"], archived, "{undone}");
+    assert_eq!(undone["session"]["archivedCount"], 0);
+    let again = s.request("atmos/session/uncompact", json!({"name": "u"}));
+    assert_eq!(again["error"]["code"], -32602);
+    assert_eq!(again["error"]["data"]["field"], "summary");
+}

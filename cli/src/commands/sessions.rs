@@ -20,6 +20,7 @@ pub fn run(config: Option<PathBuf>, args: SessionsArgs) -> Outcome {
         Some(SessionsCommand::Compact(a)) => compact(config, a),
         Some(SessionsCommand::Fork(a)) => fork(config, a),
         Some(SessionsCommand::Backup(a)) => backup(config, a),
+        Some(SessionsCommand::Uncompact(a)) => uncompact(config, a),
         Some(SessionsCommand::Export(a)) => export(config, a),
         Some(SessionsCommand::Import(a)) => import(config, a),
         Some(SessionsCommand::Doctor(a)) => doctor(config, a),
@@ -191,6 +192,12 @@ fn show(config: Option<PathBuf>, args: ShowArgs) -> Outcome {
         return output::emit(&text, args.output.as_deref());
     }
     let messages = all_pages(&sessions, &key)?;
+    if args.compacted {
+        return output::emit(
+            &compacted_text(&session.name, &messages),
+            args.output.as_deref(),
+        );
+    }
     let clock = Clock::new(args.utc);
     let markers = sessions
         .project()
@@ -405,6 +412,19 @@ fn rename(config: Option<PathBuf>, args: RenameArgs) -> Outcome {
     let mut sessions = open_sessions(config)?;
     let renamed = sessions.rename(&SessionKey::Name(args.old.clone()), &args.new)?;
     println!("Renamed '{}' to '{}'.", args.old, renamed.name);
+    Ok(())
+}
+
+fn uncompact(config: Option<PathBuf>, args: UncompactArgs) -> Outcome {
+    let mut sessions = open_sessions(config)?;
+    let (session, restored) =
+        sessions.uncompact(&SessionKey::Name(args.name.clone()), args.summary)?;
+    println!(
+        "{}: {} active again (the summary is kept, archived); {} active now.",
+        session.name,
+        output::count(restored.len() as u64, "message is", "messages are"),
+        output::count(session.active_count(), "message", "messages")
+    );
     Ok(())
 }
 
@@ -638,4 +658,53 @@ pub fn money(cost: f64) -> String {
     } else {
         format!("{cost:.2}")
     }
+}
+
+/// `sessions show --compacted`: each summary (live or folded) with the
+/// messages it replaced, by id, for `sessions uncompact`.
+fn compacted_text(name: &str, messages: &[atmos_ai::Message]) -> String {
+    let summaries: Vec<&atmos_ai::Message> = messages.iter().filter(|m| m.is_summary).collect();
+    if summaries.is_empty() {
+        return format!("{name}: no compaction yet; every message is sent as it is.\n");
+    }
+    let mut out = String::new();
+    for s in summaries {
+        let (from, to) = s.summary_range.unwrap_or((0, 0));
+        let replaced: Vec<&atmos_ai::Message> = messages
+            .iter()
+            .filter(|m| !m.is_summary && m.archived && m.id >= from && m.id <= to)
+            .collect();
+        out.push_str(&format!(
+            "── Summary #{} · {} · replaces messages #{from}–#{to} ({}){}\n",
+            s.id,
+            if s.archived {
+                "folded into a later one"
+            } else {
+                "live"
+            },
+            output::count(
+                replaced.len() as u64,
+                "message archived",
+                "messages archived"
+            ),
+            if s.archived {
+                ""
+            } else {
+                " · undo: atmos ai sessions uncompact"
+            }
+        ));
+        for m in replaced {
+            let first: String = m
+                .content
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(70)
+                .collect();
+            out.push_str(&format!("   #{} {:?}: {first}\n", m.id, m.role));
+        }
+        out.push('\n');
+    }
+    out
 }

@@ -286,6 +286,21 @@ impl Driver {
                 vec![]
             }
             Effect::RefreshCatalog => self.refresh_catalog(),
+            Effect::Uncompact { id } => {
+                let undone = self.call(move |s| s.uncompact(&SessionKey::Id(id), None));
+                match undone.and_then(|(session, restored)| {
+                    let mut l = self.load(&SessionKey::Id(session.id))?;
+                    l.entries.push(Entry::note(format!(
+                        "Compaction undone: {} sent again from the next message (the summary \
+                         is kept, archived)",
+                        crate::output::count(restored.len() as u64, "message is", "messages are")
+                    )));
+                    Ok(l)
+                }) {
+                    Ok(l) => vec![Event::Loaded(Box::new(l))],
+                    Err(e) => vec![notice(Entry::error(e.to_string()))],
+                }
+            }
             Effect::Compact { id } => {
                 let Some(engine) = &self.engine else {
                     return vec![];

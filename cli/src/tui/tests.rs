@@ -1168,13 +1168,17 @@ fn slash_commands_compact_switch_and_complete() {
     // An unknown command says which there are (the text stays, to fix);
     // a path is a message.
     h.say("/compcat");
-    h.shows("unknown command /compcat: the commands are /compact, /skill");
+    h.shows("unknown command /compcat: the commands are /compact, /uncompact, /skill");
     assert_eq!(h.app.input.text, "/compcat");
     h.ctrl('u');
     h.say("/etc/hosts maps names to addresses");
     h.shows("echo: /etc/hosts maps names to addresses");
     h.say("//compact is a command");
     h.shows("echo: /compact is a command");
+    // /uncompact puts them back: nothing archived, the summary kept.
+    h.say("/uncompact");
+    h.shows("Compaction undone: 2 messages are sent again");
+    assert_eq!(h.session().archived_count, 0);
     h.say("/model llama-bigger");
     h.wait_until("the model switch", |a| a.model == "llama-bigger");
     assert_eq!(h.session().model, "llama-bigger");

@@ -299,6 +299,16 @@ export const SessionMessages = new RequestType<MessagesParams, MessagesResult, v
 export const SessionList = new RequestType<ListParams, ListResult, void>("atmos/session/list");
 export const SessionRename = new RequestType<RenameParams, Session, void>("atmos/session/rename");
 export const SessionFork = new RequestType<ForkParams, CreateResult, void>("atmos/session/fork");
+/** Undo a compaction: what summary `summaryId` (default the live one) replaced is active again. */
+export type UncompactParams = Target & { summaryId?: string };
+export interface UncompactResult {
+  session: Session;
+  /** Ids of the messages active again, oldest first. */
+  restored: string[];
+}
+export const SessionUncompact = new RequestType<UncompactParams, UncompactResult, void>(
+  "atmos/session/uncompact",
+);
 export const SessionUpdate = new RequestType<UpdateParams, Session, void>("atmos/session/update");
 export const SessionDelete = new RequestType<DeleteParams, DeleteResult, void>("atmos/session/delete");
 export const SessionClean = new RequestType<CleanParams, CleanResult, void>("atmos/session/clean");
@@ -323,6 +333,7 @@ export const METHODS: readonly string[] = [
   SessionClean,
   SessionExport,
   SessionImport,
+  SessionUncompact,
   SessionCompact,
   Chat,
   ProvidersList,

@@ -417,6 +417,38 @@ impl Sessions {
         Ok(self.store.rename(key, new_name)?)
     }
 
+    /// Undoes the compaction of summary `summary` (the live one when `None`):
+    /// the messages it replaced are active again, the summary is archived.
+    /// Returns the session and the ids restored.
+    pub fn uncompact(
+        &mut self,
+        key: &SessionKey,
+        summary: Option<i64>,
+    ) -> Result<(Session, Vec<i64>)> {
+        let session = self.get(key)?;
+        // Not while a turn or compaction runs on it.
+        let lease = self.take_lease(
+            &session,
+            &format!("uncompact-{}", crate::chat::lease_holder()),
+        )?;
+        let restored = self
+            .store_mut()
+            .uncompact(&session.id, &session.name, summary)
+            .map_err(|e| match e {
+                atmos_store::StoreError::MessageNotFound { session, .. } => Error::invalid_param(
+                    "summary",
+                    format!(
+                        "session '{session}' has no live summary{}: `atmos ai sessions show {session} --compacted` lists them",
+                        summary.map(|id| format!(" {id}")).unwrap_or_default()
+                    ),
+                ),
+                other => other.into(),
+            });
+        self.release(lease);
+        let restored = restored?;
+        Ok((self.get(&SessionKey::Id(session.id))?, restored))
+    }
+
     /// A consistent copy of the whole database at `dest` (SQLite's online
     /// backup: safe while servers and turns run); its size in bytes.
     pub fn backup(&self, dest: &std::path::Path) -> Result<u64> {

@@ -150,6 +150,8 @@ requests! {
     SessionExport = "atmos/session/export", ExportParams => ExportResult;
     /// A session from an export.
     SessionImport = "atmos/session/import", ImportParams => CreatedResult;
+    /// Undoes a compaction: what a summary replaced is active again.
+    SessionUncompact = "atmos/session/uncompact", UncompactParams => UncompactResult;
     /// Compacts a session now, whatever the threshold.
     SessionCompact = "atmos/session/compact", TargetParams => CompactionResult;
     /// One chat turn (deltas as `atmos/chat/delta`) and the compaction it triggers.

@@ -129,6 +129,27 @@ pub struct ForkParams {
     pub new_name: Option<String>,
 }
 
+/// `atmos/session/uncompact`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UncompactParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The summary to undo; default the live one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_id: Option<String>,
+}
+
+/// The result of `atmos/session/uncompact`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UncompactResult {
+    pub session: Session,
+    /// The ids of the messages active again, oldest first.
+    pub restored: Vec<String>,
+}
+
 /// `atmos/session/update`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -88,6 +88,27 @@ impl Backend {
         Ok((session, evicted).to_wire())
     }
 
+    /// `atmos/session/uncompact`.
+    pub async fn uncompact(&self, params: Value) -> Result<proto::UncompactResult> {
+        let p = parse::<proto::UncompactParams>(params)?;
+        let key = proto::session_key(p.name, p.id)?;
+        let summary = p
+            .summary_id
+            .as_deref()
+            .map(|id| proto::message_id("summaryId", id))
+            .transpose()?;
+        let (session, restored) = self
+            .workspace
+            .sessions(move |s| s.uncompact(&key, summary))
+            .await?;
+        self.changed(proto::changed(ChangeReason::Updated, &session))
+            .await;
+        Ok(proto::UncompactResult {
+            session: session.into(),
+            restored: restored.iter().map(i64::to_string).collect(),
+        })
+    }
+
     /// `atmos/session/update`.
     pub async fn update(&self, params: Value) -> Result<proto::Session> {
         let (key, options) = proto::update_options(parse::<proto::UpdateParams>(params)?)?;

@@ -82,6 +82,7 @@ routes! {
     protocol::SessionClean => Backend::clean,
     protocol::SessionExport => Backend::export,
     protocol::SessionImport => Backend::import,
+    protocol::SessionUncompact => Backend::uncompact,
     protocol::SessionCompact => Backend::compact,
     protocol::Chat => Backend::chat,
     protocol::ProvidersList => Backend::providers,

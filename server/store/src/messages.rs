@@ -9,7 +9,7 @@ use crate::types::{
     TokenUsage, TranscriptPage, TranscriptQuery,
 };
 use crate::{Store, from_millis, now_millis, to_millis};
-use rusqlite::{Connection, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use std::collections::HashMap;
 
 const MESSAGE_COLUMNS: &str = "id, session_id, role, content, created_at, archived, interrupted, \
@@ -347,6 +347,60 @@ impl Store {
         }
         tx.commit().map_err(map)?;
         Ok(changed > 0)
+    }
+
+    /// Undoes a compaction: the messages summary `summary_id` (the live one
+    /// when `None`) archived are active again, and the summary is archived
+    /// (kept, no longer sent), in one transaction. Summaries it had folded
+    /// in stay archived: the messages they stood for are back themselves.
+    /// Returns the ids of the messages restored; `MessageNotFound` when the
+    /// session has no such live summary.
+    pub fn uncompact(
+        &mut self,
+        session_id: &str,
+        session_name: &str,
+        summary_id: Option<i64>,
+    ) -> Result<Vec<i64>> {
+        let path = self.path.clone();
+        let map = |e| crate::error::classify(&path, e);
+        let tx = self.begin()?;
+        let found: Option<(i64, i64, i64)> = tx
+            .query_row(
+                "SELECT id, summary_from, summary_to FROM messages \
+                 WHERE session_id = ?1 AND is_summary = 1 AND archived = 0 \
+                 AND (?2 IS NULL OR id = ?2) ORDER BY id DESC LIMIT 1",
+                params![session_id, summary_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(map)?;
+        let Some((id, from, to)) = found else {
+            return Err(StoreError::MessageNotFound {
+                session: session_name.to_string(),
+                id: summary_id.unwrap_or(0),
+            });
+        };
+        let restored: Vec<i64> = tx
+            .prepare(
+                "UPDATE messages SET archived = 0 WHERE session_id = ?1 AND is_summary = 0 \
+                 AND archived = 1 AND id BETWEEN ?2 AND ?3 RETURNING id",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![session_id, from, to], |r| r.get(0))?
+                    .collect()
+            })
+            .map_err(map)?;
+        tx.execute("UPDATE messages SET archived = 1 WHERE id = ?1", [id])
+            .map_err(map)?;
+        tx.execute(
+            "UPDATE sessions SET archived_count = archived_count - ?1 WHERE id = ?2",
+            params![restored.len() as i64, session_id],
+        )
+        .map_err(map)?;
+        tx.commit().map_err(map)?;
+        let mut restored = restored;
+        restored.sort_unstable();
+        Ok(restored)
     }
 
     /// Stores a summary and archives what it replaces (messages and earlier

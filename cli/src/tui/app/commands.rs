@@ -1,6 +1,6 @@
 //! Slash commands typed in the chat input, for those who prefer typing to
-//! chords: `/compact`, `/skill [NAME]`, `/model [NAME]`, `/sessions`, `/new`,
-//! `/retry`, `/help`. Tab completes a command's name. A message that only
+//! chords: `/compact`, `/uncompact`, `/skill [NAME]`, `/model [NAME]`,
+//! `/sessions`, `/new`, `/retry`, `/help`. Tab completes a command's name. A message that only
 //! looks like a path (`/etc/hosts is…`) is sent as it is, and `//text` sends
 //! `/text`.
 
@@ -9,6 +9,10 @@ use super::*;
 /// Each command and what it does (shown by an unknown command and `/help`).
 pub const COMMANDS: &[(&str, &str)] = &[
     ("compact", "summarise the oldest messages now"),
+    (
+        "uncompact",
+        "undo the last compaction: its messages are sent again",
+    ),
     ("skill", "choose the skill, or /skill NAME"),
     (
         "model",
@@ -88,6 +92,21 @@ impl App {
                 None => {
                     self.transcript.push(Entry::error(
                         "nothing to compact yet: this chat has no stored messages",
+                    ));
+                    vec![]
+                }
+            },
+            ("uncompact", _) => match &self.session {
+                _ if self.streaming.is_some() || self.compacting.is_some() => {
+                    self.transcript.push(Entry::error(
+                        "a reply or a compaction is under way: /uncompact again when it ends",
+                    ));
+                    vec![]
+                }
+                Some(s) => vec![Effect::Uncompact { id: s.id.clone() }],
+                None => {
+                    self.transcript.push(Entry::error(
+                        "nothing to undo: this chat has no stored messages",
                     ));
                     vec![]
                 }

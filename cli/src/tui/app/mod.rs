@@ -262,6 +262,10 @@ pub enum Effect {
     Fork {
         id: String,
     },
+    /// Undo session `id`'s last compaction (`/uncompact`).
+    Uncompact {
+        id: String,
+    },
     /// Compact session `id` now (`/compact`).
     Compact {
         id: String,
