@@ -241,24 +241,39 @@ pub fn stdin_is_terminal() -> bool {
 
 /// How times are shown: in the local time zone, or in UTC (`--utc`, for
 /// scripts and for comparing across machines; JSON is always RFC 3339 UTC).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Clock {
     utc: bool,
+    /// The local offset of the last hour asked about: a listing's times
+    /// are mostly close together, and asking the time zone costs more than
+    /// formatting (zone offsets change on the hour at most).
+    last: std::cell::Cell<Option<(i64, chrono::FixedOffset)>>,
 }
 
 impl Clock {
     pub fn new(utc: bool) -> Clock {
-        Clock { utc }
+        Clock {
+            utc,
+            last: std::cell::Cell::new(None),
+        }
     }
 
     /// `2026-11-24 03:49`. Written field by field: a listing formats
     /// thousands of these, and strftime parsing per call shows in its time.
     pub fn when(&self, t: DateTime<Utc>) -> String {
         if self.utc {
-            stamp(&t)
-        } else {
-            stamp(&t.with_timezone(&Local))
+            return stamp(&t);
         }
+        let hour = t.timestamp().div_euclid(3600);
+        let offset = match self.last.get() {
+            Some((h, offset)) if h == hour => offset,
+            _ => {
+                let offset = *t.with_timezone(&Local).offset();
+                self.last.set(Some((hour, offset)));
+                offset
+            }
+        };
+        stamp(&t.with_timezone(&offset))
     }
 
     /// What a column of times says it is in: "" for local time.
