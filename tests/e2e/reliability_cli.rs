@@ -69,13 +69,10 @@ fn is_summary_request(body: &Value) -> bool {
         .is_some_and(|s| s.starts_with("You compact the history"))
 }
 
-#[test]
-fn a_compaction_killed_mid_summary_does_not_lock_the_session() {
-    let fake = FakeProvider::start();
-    let p = TestProject::new(&config(
-        &fake,
-        "  max_history_messages: 50\n",
-    ).replace(
+/// A session of two long turns whose compaction was SIGKILLed while its AI
+/// summary was being written (the summary reply takes 20 s).
+fn killed_mid_compaction(fake: &FakeProvider) -> TestProject {
+    let p = TestProject::new(&config(fake, "  max_history_messages: 50\n").replace(
         "    enabled: true\n",
         "    enabled: true\n    auto_compact:\n      enabled: false\n      preserve_recent: 2\n      use_ai_summary: true\n",
     ));
@@ -87,7 +84,6 @@ fn a_compaction_killed_mid_summary_does_not_lock_the_session() {
         )
         .ok();
     }
-    // The summary takes long: the compaction is killed while it waits.
     let mut slow = Reply::new(&["SUMMARY: prod 10.40.0.0/16"], 10, 5);
     slow.delay = Some(Duration::from_secs(20));
     fake.push_reply(slow);
@@ -101,6 +97,13 @@ fn a_compaction_killed_mid_summary_does_not_lock_the_session() {
     });
     signal(&compact, "-KILL");
     compact.wait().unwrap();
+    p
+}
+
+#[test]
+fn a_compaction_killed_mid_summary_does_not_lock_the_session() {
+    let fake = FakeProvider::start();
+    let p = killed_mid_compaction(&fake);
     // doctor says which lock it gave back; the next turn is not refused.
     let doctor = run(&p, &["ai", "sessions", "doctor"]).ok().to_string();
     assert!(
@@ -108,38 +111,16 @@ fn a_compaction_killed_mid_summary_does_not_lock_the_session() {
         "{doctor}"
     );
     fake.push_reply(Reply::new(&["three"], 5, 1));
-    let third = run(&p, &["ai", "ask", "--session", "s", "three"]);
-    assert_eq!(third.ok(), "three\n");
+    assert_eq!(
+        run(&p, &["ai", "ask", "--session", "s", "three"]).ok(),
+        "three\n"
+    );
 }
 
 #[test]
 fn a_killed_compaction_is_taken_over_by_the_next_turn_without_doctor() {
     let fake = FakeProvider::start();
-    let p = TestProject::new(&config(&fake, "").replace(
-        "    enabled: true\n",
-        "    enabled: true\n    auto_compact:\n      preserve_recent: 2\n",
-    ));
-    let long = "the staging VPC peers with shared services and must not overlap. ".repeat(6);
-    for t in 1..=2 {
-        run(
-            &p,
-            &["ai", "ask", "--session", "s", &format!("q{t}: {long}")],
-        )
-        .ok();
-    }
-    let mut slow = Reply::new(&["SUMMARY"], 10, 5);
-    slow.delay = Some(Duration::from_secs(20));
-    fake.push_reply(slow);
-    let mut compact = atmos(&p, &["ai", "sessions", "compact", "s"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until("the summary request", || {
-        fake.requests().iter().any(|r| is_summary_request(&r.body))
-    });
-    signal(&compact, "-KILL");
-    compact.wait().unwrap();
+    let p = killed_mid_compaction(&fake);
     fake.push_reply(Reply::new(&["free"], 5, 1));
     assert_eq!(
         run(&p, &["ai", "ask", "--session", "s", "again"]).ok(),

@@ -451,25 +451,36 @@ fn fork(config: Option<PathBuf>, args: ForkArgs) -> Outcome {
         args.at,
         args.name_of_fork.as_deref(),
     )?;
-    let text = match args.format {
+    let line = format!(
+        "Forked '{}' into '{}' ({}); resume it with `atmos ai chat --session {}`.\n",
+        args.name,
+        session.name,
+        output::count(session.message_count, "message", "messages"),
+        session.name
+    );
+    output::emit(&created(&session, &evicted, args.format, line), None)
+}
+
+/// What `fork` and `import` print: the new session as `atmos/session/create`
+/// gives it (json), or `line`, after a notice of each session evicted.
+fn created(
+    session: &atmos_ai::Session,
+    evicted: &[String],
+    format: TextFormat,
+    line: String,
+) -> String {
+    match format {
         TextFormat::Json => output::json(&wire::CreatedResult {
-            session: (&session).into(),
-            evicted: evicted.clone(),
+            session: session.into(),
+            evicted: evicted.to_vec(),
         }),
         TextFormat::Text => {
-            for gone in &evicted {
+            for gone in evicted {
                 eprintln!("{}", super::evicted_line(gone));
             }
-            format!(
-                "Forked '{}' into '{}' ({}); resume it with `atmos ai chat --session {}`.\n",
-                args.name,
-                session.name,
-                output::count(session.message_count, "message", "messages"),
-                session.name
-            )
+            line
         }
-    };
-    output::emit(&text, None)
+    }
 }
 
 fn compact(config: Option<PathBuf>, args: CompactArgs) -> Outcome {
@@ -538,25 +549,17 @@ fn import(config: Option<PathBuf>, args: ImportArgs) -> Outcome {
     };
     let mut sessions = open_sessions(config)?;
     let (session, evicted) = sessions.import(&content, format, args.name.as_deref())?;
-    let text = match args.report {
-        TextFormat::Json => output::json(&wire::CreatedResult {
-            session: (&session).into(),
-            evicted: evicted.clone(),
-        }),
-        TextFormat::Text => {
-            for gone in &evicted {
-                eprintln!("{}", super::evicted_line(gone));
-            }
-            format!(
-                "Imported '{}' ({}, {} · {}).\n",
-                session.name,
-                output::count(session.message_count, "message", "messages"),
-                session.provider,
-                session.model
-            )
-        }
-    };
-    output::emit(&text, args.output.as_deref())
+    let line = format!(
+        "Imported '{}' ({}, {} · {}).\n",
+        session.name,
+        output::count(session.message_count, "message", "messages"),
+        session.provider,
+        session.model
+    );
+    output::emit(
+        &created(&session, &evicted, args.report, line),
+        args.output.as_deref(),
+    )
 }
 
 fn doctor(config: Option<PathBuf>, args: FormatArg) -> Outcome {

@@ -98,28 +98,17 @@ impl App {
             }
             return vec![];
         }
+        // Searching: typing edits the search, Esc leaves it; moving and
+        // Enter work on the matches as on the whole list (below).
         if let Some(field) = &mut p.search {
             match action {
                 Some(Action::Back) => {
                     p.search = None;
                     p.matches = None;
                     p.selected = 0;
+                    return self.preview_effect();
                 }
-                Some(Action::Up) => p.selected = p.selected.saturating_sub(1),
-                Some(Action::Down) => {
-                    p.selected = (p.selected + 1).min(p.rows().len().saturating_sub(1));
-                }
-                Some(Action::Select) if busy => p.error = Some(BUSY.into()),
-                Some(Action::Select) => {
-                    if let Some(s) = p.current() {
-                        let id = s.id.clone();
-                        self.overlay = Overlay::None;
-                        if Some(&id) != current_id.as_ref() {
-                            return vec![Effect::Switch { id }];
-                        }
-                        return vec![];
-                    }
-                }
+                Some(Action::Up | Action::Down | Action::Select) => {}
                 _ => {
                     if field.edit(k) {
                         p.selected = 0;
@@ -130,9 +119,9 @@ impl App {
                             return vec![Effect::SearchSessions { query }];
                         }
                     }
+                    return self.preview_effect();
                 }
             }
-            return self.preview_effect();
         }
         if p.confirm_delete {
             p.confirm_delete = false;
