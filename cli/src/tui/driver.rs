@@ -480,6 +480,15 @@ impl Driver {
         }
     }
 
+    /// Whether summaries are shown in `[SUMMARY: …]` markers.
+    fn markers(&self) -> bool {
+        self.project
+            .config
+            .sessions
+            .auto_compact
+            .show_summary_markers
+    }
+
     /// Runs `f` on the engine's store thread.
     fn call<T, F>(&self, f: F) -> atmos_ai::Result<T>
     where
@@ -520,13 +529,7 @@ impl Driver {
             let (session, tokens) = sessions.next_request_tokens(&key)?;
             Ok((all, session, tokens))
         })?;
-        let markers = self
-            .project
-            .config
-            .sessions
-            .auto_compact
-            .show_summary_markers;
-        let mut entries = entries(&all, markers);
+        let mut entries = entries(&all, self.markers());
         if let Some(last) = all.iter().rev().find(|m| !m.is_summary) {
             entries.push(Entry::note(resumed_line(&session, last.created_at)));
         }
@@ -593,15 +596,18 @@ impl Driver {
         let Some(engine) = &self.engine else {
             // The conversation kept in memory holds the masked text, as a
             // session would (it is sent again with each later message).
-            let (text, masked) = match self.project.config.sessions.redact {
-                false => (text, 0),
-                true => match atmos_ai::redact::Redactor::new(
-                    &self.project.config.sessions.redact_patterns,
-                ) {
-                    Ok(r) => r.redact(&text),
-                    Err(_) => (text, 0),
-                },
-            };
+            let (text, masked) =
+                match atmos_ai::redact::Redactor::configured(&self.project.config.sessions) {
+                    Ok(None) => (text, 0),
+                    Ok(Some(r)) => r.redact(&text),
+                    // Never sent unmasked.
+                    Err(e) => {
+                        return vec![Event::SendFailed {
+                            text,
+                            error: failure(&e),
+                        }];
+                    }
+                };
             let mut events = Vec::new();
             if masked > 0 {
                 events.push(notice(Entry::note(
@@ -834,15 +840,9 @@ impl Driver {
             } else {
                 last.saturating_sub(count) + 1
             };
-            let markers = self
-                .project
-                .config
-                .sessions
-                .auto_compact
-                .show_summary_markers;
             entries.push(Entry::new(
                 EntryKind::Summary,
-                match markers {
+                match self.markers() {
                     true => compact::with_markers(&summary.content, first, last),
                     false => summary.content.clone(),
                 },

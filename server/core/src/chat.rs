@@ -250,18 +250,10 @@ impl Sessions {
     /// Masks secrets in the message and its context when `ai.sessions.redact`
     /// is on; how many were masked.
     fn redact(&self, turn: &mut TurnRequest) -> Result<usize> {
-        let sessions = &self.project().config.sessions;
-        if !sessions.redact {
+        let Some(redactor) = crate::redact::Redactor::configured(&self.project().config.sessions)?
+        else {
             return Ok(0);
-        }
-        let redactor =
-            crate::redact::Redactor::new(&sessions.redact_patterns).map_err(|(pattern, why)| {
-                Error::ConfigInvalid {
-                    key: "ai.sessions.redact_patterns".into(),
-                    value: format!("{pattern:?}"),
-                    rule: format!("each must be a regular expression: {why}"),
-                }
-            })?;
+        };
         let (message, mut count) = redactor.redact(&turn.message);
         turn.message = message;
         for c in &mut turn.context {
@@ -438,15 +430,9 @@ pub(crate) fn prepare_one_shot(
         })
         .collect();
     // Secrets out before the message is sent (nothing is stored here).
-    let (message, redacted) = match project.config.sessions.redact {
-        false => (message.to_string(), 0),
-        true => crate::redact::Redactor::new(&project.config.sessions.redact_patterns)
-            .map_err(|(pattern, why)| Error::ConfigInvalid {
-                key: "ai.sessions.redact_patterns".into(),
-                value: format!("{pattern:?}"),
-                rule: format!("each must be a regular expression: {why}"),
-            })?
-            .redact(message),
+    let (message, redacted) = match crate::redact::Redactor::configured(&project.config.sessions)? {
+        None => (message.to_string(), 0),
+        Some(redactor) => redactor.redact(message),
     };
     messages.push(atmos_providers::ChatMessage::new(
         atmos_providers::Role::User,

@@ -58,6 +58,22 @@ impl Redactor {
         Ok(Redactor { extra })
     }
 
+    /// The redactor `ai.sessions` asks for: `None` when `redact` is off. A
+    /// pattern that does not compile (atmos.yaml's check lets none through)
+    /// is the config error, never a message sent unmasked.
+    pub fn configured(sessions: &crate::config::SessionsConfig) -> crate::Result<Option<Redactor>> {
+        if !sessions.redact {
+            return Ok(None);
+        }
+        Redactor::new(&sessions.redact_patterns)
+            .map(Some)
+            .map_err(|(pattern, why)| crate::Error::ConfigInvalid {
+                key: "ai.sessions.redact_patterns".into(),
+                value: format!("{pattern:?}"),
+                rule: format!("each must be a regular expression: {why}"),
+            })
+    }
+
     /// `text` with every secret masked, and how many were.
     pub fn redact(&self, text: &str) -> (String, usize) {
         let mut out = text.to_string();
