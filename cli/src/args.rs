@@ -173,6 +173,25 @@ Examples:
   atmos ai sessions uncompact vpc-design --summary 57"
     )]
     Uncompact(UncompactArgs),
+    /// Pin a message: never compacted, always sent to the model
+    #[command(after_help = "Message ids: `atmos ai sessions show NAME --ids`.
+
+Examples:
+  atmos ai sessions pin vpc-design 42
+  atmos ai sessions pin vpc-design 42 --unpin")]
+    Pin(PinArgs),
+    /// Show or set a session's title (shown next to its name)
+    #[command(
+        after_help = "A session gets a title from its first exchange (the first line of the
+question, or an AI title when ai.sessions.auto_compact.use_ai_summary is on, in the
+TUI and the editors). A title you set is never replaced; the name never changes.
+
+Examples:
+  atmos ai sessions title vpc-design
+  atmos ai sessions title vpc-design \"Production VPC layout\"
+  atmos ai sessions title vpc-design --clear"
+    )]
+    Title(TitleArgs),
     /// Copy the whole session database safely, even while chats and servers run
     #[command(
         after_help = "Uses SQLite's online backup, so the copy is consistent while other processes write
@@ -400,6 +419,28 @@ pub struct UncompactArgs {
     /// The id of the summary to undo (default: the live one)
     #[arg(long, value_name = "SUMMARY_ID")]
     pub summary: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    /// The session
+    pub name: String,
+    /// The id of the message (`atmos ai sessions show NAME --ids`)
+    pub message_id: i64,
+    /// Unpin it instead (a later compaction may then summarise it)
+    #[arg(long)]
+    pub unpin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TitleArgs {
+    /// The session
+    pub name: String,
+    /// The new title (left out: print the current one)
+    pub title: Option<String>,
+    /// Remove the title (none is made for the session again)
+    #[arg(long, conflicts_with = "title")]
+    pub clear: bool,
 }
 
 #[derive(Debug, Args)]

@@ -209,6 +209,26 @@ pub fn table_width() -> Option<usize> {
 }
 
 /// `1 message`, `2 messages`, `1,000 messages`.
+/// `text` cut to `max` columns with "…" when longer (borrowed when it fits).
+pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    use unicode_width::UnicodeWidthChar;
+    if unicode_width::UnicodeWidthStr::width(text) <= max {
+        return text.into();
+    }
+    let mut out = String::new();
+    let mut width = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if width + w + 1 > max {
+            break;
+        }
+        width += w;
+        out.push(c);
+    }
+    out.push('…');
+    out.into()
+}
+
 pub fn count(n: u64, one: &str, many: &str) -> String {
     let noun = if n == 1 { one } else { many };
     format!("{} {noun}", crate::commands::thousands(n))

@@ -119,6 +119,43 @@ fn script(root: &str) -> Vec<(&'static str, &'static str, Value)> {
             json!({"olderThan": "30d", "dryRun": true}),
         ),
         (
+            "session-fork",
+            "atmos/session/fork",
+            json!({"name": "vpc-history", "newName": "vpc-history-ipv6"}),
+        ),
+        (
+            "session-uncompact",
+            "atmos/session/uncompact",
+            json!({"name": "vpc-design"}),
+        ),
+        (
+            "session-pin",
+            "atmos/session/pin",
+            // The message id is the chat question's, filled in when run.
+            json!({"name": "vpc-design", "messageId": null}),
+        ),
+        (
+            "session-update-title",
+            "atmos/session/update",
+            json!({"name": "vpc-design", "title": "Prod VPC CIDR"}),
+        ),
+        (
+            "session-subscribe",
+            "atmos/session/subscribe",
+            // `after`: the chat question's id, filled in when run.
+            json!({"name": "vpc-design", "after": null}),
+        ),
+        (
+            "session-unsubscribe",
+            "atmos/session/unsubscribe",
+            json!({"name": "vpc-design"}),
+        ),
+        (
+            "backup",
+            "atmos/backup",
+            json!({"path": "backups/sessions-before-upgrade.db"}),
+        ),
+        (
             "error-not-found",
             "atmos/session/resume",
             json!({"name": "nope"}),
@@ -266,6 +303,18 @@ fn capture() -> BTreeMap<&'static str, String> {
                 14,
             )),
             _ => {}
+        }
+        let mut params = params;
+        if name == "session-pin" || name == "session-subscribe" {
+            let page = s.call(
+                "atmos/session/messages",
+                json!({"name": "vpc-design", "includeArchived": true}),
+            );
+            let first = page["messages"][0]["id"].clone();
+            match name {
+                "session-pin" => params["messageId"] = first,
+                _ => params["after"] = first,
+            }
         }
         let seen = s.received.len();
         let id = s.send_request(method, params.clone());

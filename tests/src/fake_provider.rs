@@ -137,6 +137,9 @@ impl Reply {
 #[derive(Default)]
 struct State {
     requests: Vec<RecordedRequest>,
+    /// Requests for a session title (see [`is_title_request`]).
+    title_requests: Vec<RecordedRequest>,
+    titles: VecDeque<Reply>,
     replies: VecDeque<Reply>,
     faults: VecDeque<Fault>,
     delta_instants: Vec<Instant>,
@@ -191,9 +194,23 @@ impl FakeProvider {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Every request received so far, in order.
+    /// Every request received so far, in order, but those for a session's
+    /// title (see [`FakeProvider::title_requests`]).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.lock().unwrap().requests.clone()
+    }
+
+    /// The requests for a session's AI title (atmos asks one in the
+    /// background after a session's first exchange). They take neither the
+    /// replies nor the faults queued for turns: [`FakeProvider::push_title`]
+    /// scripts their answers, else each gets the first line of the question.
+    pub fn title_requests(&self) -> Vec<RecordedRequest> {
+        self.state.lock().unwrap().title_requests.clone()
+    }
+
+    /// Queues the answer to the next title request.
+    pub fn push_title(&self, r: Reply) {
+        self.state.lock().unwrap().titles.push_back(r);
     }
 
     /// Queues a scripted reply (consumed FIFO).
@@ -307,18 +324,30 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>, delay: Duration) -> std::io:
     }
     let (fault, reply) = {
         let mut s = state.lock().unwrap();
-        s.requests.push(req.clone());
-        let fault = s.faults.pop_front();
-        let takes_reply = !matches!(
-            fault,
-            Some(Fault::Status500 | Fault::Status429 { .. } | Fault::Status401)
-        );
-        let reply = if takes_reply {
-            s.replies.pop_front()
+        if is_title_request(&req) {
+            // Asked in the background after a first exchange: kept apart,
+            // so that it takes none of the replies and faults a test queued
+            // for its turns.
+            let reply = s
+                .titles
+                .pop_front()
+                .unwrap_or_else(|| Reply::without_usage(&[&question_line(&req.body)]));
+            s.title_requests.push(req.clone());
+            (None, Some(reply))
         } else {
-            None
-        };
-        (fault, reply)
+            s.requests.push(req.clone());
+            let fault = s.faults.pop_front();
+            let takes_reply = !matches!(
+                fault,
+                Some(Fault::Status500 | Fault::Status429 { .. } | Fault::Status401)
+            );
+            let reply = if takes_reply {
+                s.replies.pop_front()
+            } else {
+                None
+            };
+            (fault, reply)
+        }
     };
     let Some((format, path_stream)) = format_of(&req.path) else {
         return respond(
@@ -639,6 +668,21 @@ pub fn last_user_text(body: &Value) -> String {
             )
         })
         .unwrap_or_default()
+}
+
+/// Whether a request asks for a session's title (atmos's title prompt).
+pub fn is_title_request(req: &RecordedRequest) -> bool {
+    req.raw_body.contains("You name conversations")
+}
+
+/// The first line of the question a title request quotes.
+fn question_line(body: &Value) -> String {
+    let text = last_user_text(body);
+    text.lines()
+        .skip_while(|l| l.trim() != "Question:")
+        .nth(1)
+        .unwrap_or("Untitled")
+        .to_string()
 }
 
 /// The default reply: `echo: <last user message>` in up to three deltas, with usage

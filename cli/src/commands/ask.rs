@@ -149,6 +149,7 @@ fn resume_for_turn(
         model: turn.model.clone(),
         skill: turn.skill.clone(),
         metadata: None,
+        title: None,
     };
     if is_new || switch.provider.is_some() || switch.model.is_some() {
         let config = &sessions.project().config;

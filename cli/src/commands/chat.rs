@@ -61,6 +61,7 @@ fn lines(config: Option<PathBuf>, args: ChatArgs) -> Outcome {
                 model: turn.model.clone(),
                 skill: turn.skill.clone(),
                 metadata: None,
+                title: None,
             };
             let key = SessionKey::Name(name.clone());
             let resumed = e.call_blocking(move |s| s.resume(&key, true, switch, Some(0)))?;

@@ -21,6 +21,8 @@ pub fn run(config: Option<PathBuf>, args: SessionsArgs) -> Outcome {
         Some(SessionsCommand::Fork(a)) => fork(config, a),
         Some(SessionsCommand::Backup(a)) => backup(config, a),
         Some(SessionsCommand::Uncompact(a)) => uncompact(config, a),
+        Some(SessionsCommand::Pin(a)) => pin(config, a),
+        Some(SessionsCommand::Title(a)) => title(config, a),
         Some(SessionsCommand::Export(a)) => export(config, a),
         Some(SessionsCommand::Import(a)) => import(config, a),
         Some(SessionsCommand::Doctor(a)) => doctor(config, a),
@@ -77,9 +79,12 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
                 true => ("CREATED (UTC)", "UPDATED (UTC)"),
                 false => ("CREATED", "UPDATED"),
             };
-            let mut header = vec![
-                "NAME", "PROVIDER", "MODEL", "SKILL", created, updated, "MESSAGES",
-            ];
+            let titles = listed.iter().any(|l| l.session.title.is_some());
+            let mut header = vec!["NAME"];
+            if titles {
+                header.push("TITLE");
+            }
+            header.extend(["PROVIDER", "MODEL", "SKILL", created, updated, "MESSAGES"]);
             let config = &sessions.project().config;
             let costs: Vec<Option<f64>> = listed
                 .iter()
@@ -103,15 +108,18 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
                 .map(|(l, cost)| {
                     let s = &l.session;
                     // Borrowed where the session has the text already.
-                    let mut row: Vec<std::borrow::Cow<str>> = vec![
-                        s.name.as_str().into(),
+                    let mut row: Vec<std::borrow::Cow<str>> = vec![s.name.as_str().into()];
+                    if titles {
+                        row.push(output::clip(s.title.as_deref().unwrap_or(""), 40));
+                    }
+                    row.extend([
                         s.provider.as_str().into(),
                         s.model.as_str().into(),
                         s.skill.as_str().into(),
                         clock.when(s.created_at).into(),
                         clock.when(s.updated_at).into(),
                         s.message_count.to_string().into(),
-                    ];
+                    ]);
                     row.push(super::thousands(s.input_tokens + s.output_tokens).into());
                     if priced {
                         row.push(cost.map_or(String::new(), money).into());
@@ -134,6 +142,7 @@ fn list(config: Option<PathBuf>, args: ListArgs) -> Outcome {
                         "SKILL",
                         "MODEL",
                         "FORKED FROM",
+                        "TITLE",
                         "MATCH",
                         "PROVIDER",
                         updated,
@@ -242,6 +251,9 @@ fn show(config: Option<PathBuf>, args: ShowArgs) -> Outcome {
                     ));
                 }
             }
+            if let Some(title) = &session.title {
+                out.push_str(&format!("\nTitle: {title}"));
+            }
             if let Some(origin) = &session.forked_from {
                 out.push_str(&format!("\nForked from '{origin}'"));
                 if let Some(at) = session.forked_at {
@@ -265,6 +277,9 @@ fn show(config: Option<PathBuf>, args: ShowArgs) -> Outcome {
                 }
                 if m.interrupted {
                     tags.push("interrupted");
+                }
+                if m.pinned {
+                    tags.push("pinned");
                 }
                 let tags = if tags.is_empty() {
                     String::new()
@@ -428,12 +443,68 @@ fn uncompact(config: Option<PathBuf>, args: UncompactArgs) -> Outcome {
     Ok(())
 }
 
+fn pin(config: Option<PathBuf>, args: PinArgs) -> Outcome {
+    let mut sessions = open_sessions(config)?;
+    let (session, message) = sessions.pin(
+        &SessionKey::Name(args.name.clone()),
+        args.message_id,
+        !args.unpin,
+    )?;
+    if args.unpin {
+        println!(
+            "Unpinned message {} of '{}': a later compaction may summarise it.",
+            message.id, session.name
+        );
+    } else {
+        println!(
+            "Pinned message {} of '{}': it is never compacted and always sent. \
+             `atmos ai sessions pin {} {} --unpin` undoes it.",
+            message.id, session.name, session.name, message.id
+        );
+    }
+    Ok(())
+}
+
+fn title(config: Option<PathBuf>, args: TitleArgs) -> Outcome {
+    let mut sessions = open_sessions(config)?;
+    let key = SessionKey::Name(args.name.clone());
+    let new = match (args.title, args.clear) {
+        // clap refuses a title with --clear.
+        (Some(t), _) => t,
+        (None, true) => String::new(),
+        (None, false) => {
+            let session = sessions.get(&key)?;
+            match &session.title {
+                Some(t) => println!("{t}"),
+                None => eprintln!(
+                    "Session '{}' has no title yet: it gets one from its first exchange, or \
+                     set one with `atmos ai sessions title {} \"TITLE\"`.",
+                    session.name, session.name
+                ),
+            }
+            return Ok(());
+        }
+    };
+    let session = sessions.update(
+        &key,
+        atmos_ai::UpdateOptions {
+            title: Some(new),
+            ..Default::default()
+        },
+    )?;
+    match &session.title {
+        Some(t) => println!("Titled '{}': {t}", session.name),
+        None => println!(
+            "Cleared the title of '{}' (no title is made for it again).",
+            session.name
+        ),
+    }
+    Ok(())
+}
+
 fn backup(config: Option<PathBuf>, args: BackupArgs) -> Outcome {
     let sessions = open_sessions(config)?;
-    let dest = args.file.unwrap_or_else(|| {
-        let db = sessions.project().database_path();
-        db.with_file_name("sessions.db.backup")
-    });
+    let dest = args.file.unwrap_or_else(|| sessions.default_backup_path());
     let bytes = sessions.backup(&dest)?;
     println!(
         "Backed up {} to {} ({}).",

@@ -189,6 +189,9 @@ pub struct FinishedTurn {
     pub provider: String,
     pub model: String,
     pub duration: Duration,
+    /// The title this exchange gave the session (its first): the first
+    /// line of the question, which an AI title may then improve.
+    pub titled: Option<String>,
 }
 
 impl Sessions {
@@ -352,6 +355,12 @@ impl Sessions {
                 .store_mut()
                 .update_reply(id, &text, false, Some(&usage))?,
         };
+        let question = turn
+            .user_message
+            .as_ref()
+            .map(|m| m.content.as_str())
+            .unwrap_or_default();
+        let titled = self.title_first_exchange(&session.id, question)?;
         let session = self.get(&SessionKey::Id(session.id.clone()))?;
         Ok(FinishedTurn {
             session: Some(session),
@@ -360,6 +369,7 @@ impl Sessions {
             provider: turn.provider_name.clone(),
             model: turn.model.clone(),
             duration: turn.started.elapsed(),
+            titled,
         })
     }
 }
@@ -464,11 +474,13 @@ pub(crate) fn finish_one_shot(turn: PreparedTurn, outcome: ReplyOutcome) -> Resu
                     tokens_before: None,
                     tokens_after: None,
                     context: Vec::new(),
+                    pinned: false,
                 },
                 usage,
                 provider: turn.provider_name.clone(),
                 model: turn.model.clone(),
                 duration: turn.started.elapsed(),
+                titled: None,
             })
         }
         ReplyOutcome::Failed { error, .. } => Err(provider_error(error)),
@@ -551,12 +563,23 @@ pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// `pid@host/random`: unique per turn, and tells whether its process lives.
 pub(crate) fn lease_holder() -> String {
-    format!(
-        "{}@{}/{}",
-        std::process::id(),
-        host_name(),
-        uuid::Uuid::new_v4().simple()
-    )
+    format!("{}{}", process_holder(), uuid::Uuid::new_v4().simple())
+}
+
+/// What every lease holder of this process starts with (after a
+/// `compact-` or `uncompact-` prefix).
+fn process_holder() -> String {
+    format!("{}@{}/", std::process::id(), host_name())
+}
+
+/// Whether a lease holder is this process (its turns, compactions and
+/// uncompactions).
+pub(crate) fn is_own_holder(holder: &str) -> bool {
+    let bare = holder
+        .strip_prefix("compact-")
+        .or_else(|| holder.strip_prefix("uncompact-"))
+        .unwrap_or(holder);
+    bare.starts_with(&process_holder())
 }
 
 fn host_name() -> String {

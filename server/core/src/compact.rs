@@ -324,7 +324,9 @@ impl Sessions {
     ) -> Result<Option<(Vec<Message>, Vec<Message>, usize)>> {
         let config = &self.project().config;
         let ac = &config.sessions.auto_compact;
-        let active = session.active_count() as usize;
+        // Pinned messages are never compacted: they do not count.
+        let pinned = self.store().pinned_count(&session.id)?;
+        let active = session.active_count().saturating_sub(pinned) as usize;
         let reads = plan_reads(ac, config.max_history_messages, active);
         let (summaries, oldest) = self.store().oldest_active(&session.id, reads as u32)?;
         let roles: Vec<Role> = oldest.iter().map(|m| m.role).collect();

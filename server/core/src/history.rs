@@ -108,6 +108,7 @@ pub(crate) mod tests {
             tokens_before: None,
             tokens_after: None,
             context: Vec::new(),
+            pinned: false,
         }
     }
 

@@ -20,7 +20,9 @@ pub mod sessions;
 pub mod skills;
 #[cfg(feature = "testing")]
 mod testing;
+pub mod titles;
 pub mod transfer;
+pub mod watch;
 
 pub use atmos_store as store;
 pub use atmos_store::{

@@ -32,6 +32,9 @@ pub struct UpdateOptions {
     pub model: Option<String>,
     pub skill: Option<String>,
     pub metadata: Option<serde_json::Value>,
+    /// The user's title for the session; `""` clears it (no title is made
+    /// for it again).
+    pub title: Option<String>,
 }
 
 impl UpdateOptions {
@@ -40,6 +43,7 @@ impl UpdateOptions {
             && self.model.is_none()
             && self.skill.is_none()
             && self.metadata.is_none()
+            && self.title.is_none()
     }
 }
 
@@ -455,6 +459,14 @@ impl Sessions {
         Ok(self.store().backup_to(dest)?)
     }
 
+    /// Where a backup goes when the user names no file: `sessions.db.backup`
+    /// beside the database.
+    pub fn default_backup_path(&self) -> PathBuf {
+        self.project()
+            .database_path()
+            .with_file_name("sessions.db.backup")
+    }
+
     /// Forks session `key` at message `at` (its newest when `None`): a new
     /// session named `name` (else "ORIGIN-fork", "ORIGIN-fork-2", …) with
     /// the history up to that message, summaries and archived messages
@@ -521,7 +533,31 @@ impl Sessions {
         if let Some(m) = options.metadata {
             update.metadata = Some(check_metadata(Some(m))?);
         }
+        if let Some(t) = options.title {
+            update.title = Some(crate::titles::check_title(&t)?);
+        }
         Ok(self.store.update(key, &update)?)
+    }
+
+    /// Pins message `id` of session `key` (or unpins it): a pinned message
+    /// is never compacted and is always sent; pinning an archived one makes
+    /// it active again. Returns the session and the message.
+    pub fn pin(&mut self, key: &SessionKey, id: i64, pinned: bool) -> Result<(Session, Message)> {
+        let session = self.get(key)?;
+        let message = self
+            .store_mut()
+            .pin_message(&session.id, &session.name, id, pinned)
+            .map_err(|e| match e {
+                atmos_store::StoreError::MessageNotFound { session, id } => Error::invalid_param(
+                    "messageId",
+                    format!(
+                        "session '{session}' has no message {id} that can be pinned (summaries cannot): \
+                         `atmos ai sessions show {session} --ids` lists them"
+                    ),
+                ),
+                other => other.into(),
+            })?;
+        Ok((self.get(&SessionKey::Id(session.id))?, message))
     }
 
     /// Deletes a session and everything that belongs to it.

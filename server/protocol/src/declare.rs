@@ -152,6 +152,12 @@ requests! {
     SessionImport = "atmos/session/import", ImportParams => CreatedResult;
     /// Undoes a compaction: what a summary replaced is active again.
     SessionUncompact = "atmos/session/uncompact", UncompactParams => UncompactResult;
+    /// Pins a message (never compacted, always sent), or unpins it.
+    SessionPin = "atmos/session/pin", PinParams => PinResult;
+    /// Follows a session: `atmos/session/updated` for what other processes change.
+    SessionSubscribe = "atmos/session/subscribe", SubscribeParams => SubscribeResult;
+    /// Stops following a session.
+    SessionUnsubscribe = "atmos/session/unsubscribe", TargetParams => UnsubscribeResult;
     /// Compacts a session now, whatever the threshold.
     SessionCompact = "atmos/session/compact", TargetParams => CompactionResult;
     /// One chat turn (deltas as `atmos/chat/delta`) and the compaction it triggers.
@@ -162,6 +168,8 @@ requests! {
     SkillsList = "atmos/skills/list", NoParams => SkillsResult;
     /// The project, its database and whether sessions are on.
     Status = "atmos/status", NoParams => StatusResult;
+    /// A consistent copy of the sessions database (safe while turns run).
+    Backup = "atmos/backup", BackupParams => BackupResult;
 }
 
 notifications! {
@@ -171,6 +179,8 @@ notifications! {
     CompactStatus = "atmos/compact/status", CompactStatusParams;
     /// The session list changed (from this server or another process's turn).
     SessionsChanged = "atmos/sessions/changed", SessionsChangedParams;
+    /// A followed session changed in another process.
+    SessionUpdated = "atmos/session/updated", SessionUpdatedParams;
 }
 
 /// The JSON Schema (draft 2020-12) of the protocol: under `methods`, each

@@ -29,6 +29,7 @@ impl From<&store::Session> for Session {
             }),
             input_tokens: s.input_tokens,
             output_tokens: s.output_tokens,
+            title: s.title.clone(),
         }
     }
 }
@@ -78,6 +79,7 @@ impl From<&store::Message> for Message {
                 from: from.to_string(),
                 to: to.to_string(),
             }),
+            pinned: m.pinned,
         }
     }
 }

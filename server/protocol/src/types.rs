@@ -167,6 +167,97 @@ pub struct UpdateParams {
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
+    /// The session's title; `""` clears it (no title is made for it again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// `atmos/session/pin`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PinParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The message to pin (not a summary).
+    pub message_id: String,
+    /// False unpins; default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<bool>,
+}
+
+/// The result of `atmos/session/pin`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PinResult {
+    pub session: Session,
+    pub message: Message,
+}
+
+/// `atmos/session/subscribe`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscribeParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The newest message id the client shows: newer messages are sent at
+    /// once in an `atmos/session/updated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// The result of `atmos/session/subscribe`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscribeResult {
+    pub session: Session,
+    /// Another process holds the session's turn (a reply is being written
+    /// elsewhere).
+    pub replying_elsewhere: bool,
+}
+
+/// The result of `atmos/session/unsubscribe`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UnsubscribeResult {
+    /// False when the session was not followed.
+    pub unsubscribed: bool,
+}
+
+/// `atmos/backup`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BackupParams {
+    /// Where to write it; default
+    /// `.atmos/sessions/backups/sessions-YYYYMMDD-HHMMSS.db`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// The result of `atmos/backup`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BackupResult {
+    /// The file written (absolute).
+    pub path: String,
+    pub bytes: u64,
+}
+
+/// The params of `atmos/session/updated`: what another process changed in
+/// a followed session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionUpdatedParams {
+    pub session_id: String,
+    pub session: Session,
+    /// New or changed messages (summaries included), oldest first; one
+    /// whose id the client shows replaces it (a reply streaming elsewhere
+    /// comes again with more text, `interrupted` until it is complete).
+    pub messages: Vec<Message>,
+    /// Another process holds the session's turn.
+    pub replying_elsewhere: bool,
+    /// The history was rewritten elsewhere (a compaction, an uncompaction, a
+    /// retry, a pin): read it again with `atmos/session/messages`.
+    pub reload: bool,
 }
 
 /// `atmos/session/clean`.
@@ -296,6 +387,12 @@ pub struct Session {
     pub input_tokens: u64,
     #[serde(default)]
     pub output_tokens: u64,
+    /// A short title, made from the first exchange (the first line of the
+    /// question, or an AI title when `use_ai_summary` is on) or set by the
+    /// user. Shown next to the name, never instead of it. Left out until
+    /// the first exchange, and when the user cleared it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 /// Where a fork came from: the origin's name when it was forked, and the id
@@ -340,6 +437,13 @@ pub struct Message {
     pub interrupted: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary_range: Option<SummaryRange>,
+    /// Present (and true) on a pinned message: never compacted, always sent.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pinned: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The first and last message a summary replaces.

@@ -109,6 +109,78 @@ impl Backend {
         })
     }
 
+    /// `atmos/session/pin`.
+    pub async fn pin(&self, params: Value) -> Result<proto::PinResult> {
+        let p = parse::<proto::PinParams>(params)?;
+        let key = proto::session_key(p.name, p.id)?;
+        let id = proto::message_id("messageId", &p.message_id)?;
+        let pinned = p.pinned.unwrap_or(true);
+        let (session, message) = self
+            .workspace
+            .sessions(move |s| s.pin(&key, id, pinned))
+            .await?;
+        self.changed(proto::changed(ChangeReason::Updated, &session))
+            .await;
+        Ok(proto::PinResult {
+            session: session.into(),
+            message: message.into(),
+        })
+    }
+
+    /// `atmos/session/subscribe`: follows a session (see `live`).
+    pub async fn subscribe(&self, params: Value) -> Result<proto::SubscribeResult> {
+        let p = parse::<proto::SubscribeParams>(params)?;
+        let key = proto::session_key(p.name, p.id)?;
+        let after = p
+            .after
+            .as_deref()
+            .map(|id| proto::message_id("after", id))
+            .transpose()?;
+        let engine = self.workspace.engine().await?;
+        self.live.start(self.client.clone(), self.workspace.clone());
+        let (session, replying) = self
+            .live
+            .follow(&self.client, &engine, key, after)
+            .await
+            .map_err(crate::errors::to_rpc)?;
+        Ok(proto::SubscribeResult {
+            session: session.into(),
+            replying_elsewhere: replying,
+        })
+    }
+
+    /// `atmos/session/unsubscribe`.
+    pub async fn unsubscribe(&self, params: Value) -> Result<proto::UnsubscribeResult> {
+        let key = proto::target(parse::<proto::TargetParams>(params)?)?;
+        let engine = self.workspace.engine().await?;
+        let unsubscribed = self
+            .live
+            .unfollow(&engine, key)
+            .await
+            .map_err(crate::errors::to_rpc)?;
+        Ok(proto::UnsubscribeResult { unsubscribed })
+    }
+
+    /// `atmos/backup`: the whole database, through SQLite's online backup.
+    pub async fn backup(&self, params: Value) -> Result<proto::BackupResult> {
+        let p = parse::<proto::BackupParams>(params)?;
+        let (path, bytes) = self
+            .workspace
+            .sessions(move |s| {
+                let dest = match p.path.as_deref().filter(|p| !p.trim().is_empty()) {
+                    Some(path) => s.project().root.join(path),
+                    None => s.default_backup_path(),
+                };
+                let bytes = s.backup(&dest)?;
+                Ok((dest, bytes))
+            })
+            .await?;
+        Ok(proto::BackupResult {
+            path: path.display().to_string(),
+            bytes,
+        })
+    }
+
     /// `atmos/session/update`.
     pub async fn update(&self, params: Value) -> Result<proto::Session> {
         let (key, options) = proto::update_options(parse::<proto::UpdateParams>(params)?)?;

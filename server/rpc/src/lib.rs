@@ -22,6 +22,7 @@
 mod errors;
 mod handlers;
 mod listing;
+mod live;
 pub mod proto;
 mod server;
 mod transport;
@@ -76,11 +77,13 @@ async fn serve_until<R, W>(
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let workspace = Arc::new(workspace::Workspace::default());
-    let (service, socket) = server::Backend::service(options, workspace.clone());
+    let live = Arc::new(live::Live::default());
+    let (service, socket) = server::Backend::service(options, workspace.clone(), live.clone());
     tokio::select! {
         _ = transport::run(input, output, service, socket) => {}
         _ = stop => {}
     }
+    live.stop().await;
     workspace.close().await;
     tracing::info!("stopped");
 }

@@ -117,6 +117,7 @@ impl TryFrom<ResumeParams> for ResumeArgs {
                 model: p.model,
                 skill: p.skill,
                 metadata: None,
+                title: None,
             },
             limit: p.limit,
         })
@@ -157,6 +158,7 @@ pub fn update_options(p: UpdateParams) -> jsonrpc::Result<(SessionKey, core::Upd
             model: p.model,
             skill: p.skill,
             metadata: p.metadata,
+            title: p.title,
         },
     ))
 }
@@ -488,6 +490,7 @@ mod tests {
             tokens_before: None,
             tokens_after: None,
             context: Vec::new(),
+            pinned: false,
         };
         let v = serde_json::to_value(Message::from(m)).unwrap();
         assert_eq!(

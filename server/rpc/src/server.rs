@@ -83,11 +83,15 @@ routes! {
     protocol::SessionExport => Backend::export,
     protocol::SessionImport => Backend::import,
     protocol::SessionUncompact => Backend::uncompact,
+    protocol::SessionPin => Backend::pin,
+    protocol::SessionSubscribe => Backend::subscribe,
+    protocol::SessionUnsubscribe => Backend::unsubscribe,
     protocol::SessionCompact => Backend::compact,
     protocol::Chat => Backend::chat,
     protocol::ProvidersList => Backend::providers,
     protocol::SkillsList => Backend::skills,
     protocol::Status => Backend::status,
+    protocol::Backup => Backend::backup,
 }
 
 /// The server state shared by every request.
@@ -98,6 +102,7 @@ pub struct Backend {
     pub(crate) workspace: Arc<Workspace>,
     pub(crate) listings: Arc<crate::listing::Listings>,
     pub(crate) lifecycle: Arc<crate::listing::Lifecycle>,
+    pub(crate) live: Arc<crate::live::Live>,
 }
 
 impl Backend {
@@ -106,6 +111,7 @@ impl Backend {
     pub fn service(
         options: ServeOptions,
         workspace: Arc<Workspace>,
+        live: Arc<crate::live::Live>,
     ) -> (LspService<Backend>, ClientSocket) {
         LspService::build(|client| Backend {
             client,
@@ -113,6 +119,7 @@ impl Backend {
             workspace,
             listings: Default::default(),
             lifecycle: Default::default(),
+            live,
         })
         .routes()
         .finish()
@@ -204,6 +211,9 @@ impl LanguageServer for Backend {
         tracing::info!(client = client.unwrap_or("unknown"), start = %load.start_dir.display(), "initialize");
         self.workspace.set_load_options(load).await;
         self.lifecycle.initialized();
+        // Other processes' changes are announced from now on (once the
+        // engine is open).
+        self.live.start(self.client.clone(), self.workspace.clone());
         // A bad config must not fail `initialize`: log it here, and answer
         // 1010 on each request that needs the config until it is fixed.
         match self.workspace.project().await {

@@ -25,6 +25,9 @@ struct State {
     /// Set by `initialize`.
     load: Option<LoadOptions>,
     engine: Option<Engine>,
+    /// The engine's background notices, subscribed to as it opens (so that
+    /// none is missed), until the live view takes them.
+    notices: Option<tokio::sync::broadcast::Receiver<atmos_ai::engine::Notice>>,
     /// Set when the server stops: the engine is not opened again.
     closed: bool,
 }
@@ -93,8 +96,25 @@ impl Workspace {
                 .await
                 .map_err(|e| errors::internal(format!("opening the sessions failed: {e}")))?
                 .map_err(errors::to_rpc)?;
+        // A server keeps running: a first exchange's AI title is worth
+        // the background request.
+        engine.set_ai_titles(true);
+        state.notices = Some(engine.notices());
         state.engine = Some(engine.clone());
         Ok(engine)
+    }
+
+    /// The engine's notices since it opened (once).
+    pub async fn take_notices(
+        &self,
+    ) -> Option<tokio::sync::broadcast::Receiver<atmos_ai::engine::Notice>> {
+        self.state.lock().await.notices.take()
+    }
+
+    /// The engine when it is open (without opening it).
+    pub async fn engine_if_open(&self) -> Option<Engine> {
+        let state = self.state.lock().await;
+        state.engine.clone().filter(|_| !state.closed)
     }
 
     /// Closes the engine: no new calls, the ones queued finish, and the

@@ -23,6 +23,7 @@ struct Row {
     estimated: bool,
     tokens_before: Option<i64>,
     tokens_after: Option<i64>,
+    pinned: bool,
 }
 
 impl Store {
@@ -78,7 +79,7 @@ impl Store {
                 .prepare(
                     "SELECT id, role, content, created_at, archived, interrupted, is_summary, \
                      summary_from, summary_to, input_tokens, output_tokens, tokens_estimated, \
-                     tokens_before, tokens_after FROM messages \
+                     tokens_before, tokens_after, pinned FROM messages \
                      WHERE session_id = ?1 AND id <= ?2 ORDER BY id",
                 )
                 .map_err(map)?;
@@ -99,6 +100,7 @@ impl Store {
                     estimated: r.get(11)?,
                     tokens_before: r.get(12)?,
                     tokens_after: r.get(13)?,
+                    pinned: r.get(14)?,
                 })
             })
             .and_then(|rows| rows.collect())
@@ -131,8 +133,8 @@ impl Store {
             tx.execute(
                 "INSERT INTO messages (session_id, role, content, created_at, archived, \
                  interrupted, is_summary, input_tokens, output_tokens, tokens_estimated, \
-                 tokens_before, tokens_after) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 tokens_before, tokens_after, pinned) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     session.id,
                     row.role,
@@ -145,7 +147,8 @@ impl Store {
                     row.output_tokens,
                     row.estimated,
                     row.tokens_before,
-                    row.tokens_after
+                    row.tokens_after,
+                    row.pinned && !keep_archived
                 ],
             )
             .map_err(map)?;

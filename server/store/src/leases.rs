@@ -97,6 +97,19 @@ impl Store {
         .map_err(|e| self.err(e))
     }
 
+    /// Who holds a session's lease, when it has a live one.
+    pub fn lease_holder(&self, session_id: &str) -> Result<Option<String>> {
+        self.conn
+            .prepare_cached(
+                "SELECT holder FROM turn_leases WHERE session_id = ?1 AND expires_at > ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![session_id, now_millis()], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(|e| self.err(e))
+    }
+
     /// Gives a lease back (a no-op when it was already taken over).
     pub fn release_lease(&mut self, lease: &Lease) -> Result<()> {
         self.conn

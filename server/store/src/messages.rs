@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 const MESSAGE_COLUMNS: &str = "id, session_id, role, content, created_at, archived, interrupted, \
      is_summary, summary_from, summary_to, input_tokens, output_tokens, tokens_estimated, \
-     tokens_before, tokens_after";
+     tokens_before, tokens_after, pinned";
 
 fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
     let role: String = r.get(2)?;
@@ -43,6 +43,7 @@ fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         tokens_before: r.get::<_, Option<i64>>(13)?.map(|v| v as u64),
         tokens_after: r.get::<_, Option<i64>>(14)?.map(|v| v as u64),
         context: Vec::new(),
+        pinned: r.get(15)?,
     })
 }
 
@@ -245,9 +246,120 @@ impl Store {
                 .collect::<rusqlite::Result<Vec<_>>>()
             })
             .map_err(map)?;
-        tx.finish().map_err(map)?;
         recent.reverse();
+        // Pinned messages older than that window are sent too, in order,
+        // before it (a partial index: as many rows as there are pins).
+        let oldest_recent = recent.first().map_or(i64::MAX, |m| m.id);
+        let pins = tx
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = ?1 AND pinned = 1 \
+                 AND archived = 0 AND id < ?2 ORDER BY id"
+            ))
+            .and_then(|mut s| {
+                s.query_map(params![session_id, oldest_recent], message_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(map)?;
+        tx.finish().map_err(map)?;
+        out.extend(pins);
         out.extend(recent);
+        Ok(out)
+    }
+
+    /// The id of a session's newest message or summary (0 when it has none).
+    pub fn newest_message_id(&self, session_id: &str) -> Result<i64> {
+        self.conn
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM messages WHERE session_id = ?1")
+            .and_then(|mut s| s.query_row([session_id], |r| r.get(0)))
+            .map_err(|e| self.err(e))
+    }
+
+    /// How many of a session's active messages are pinned.
+    pub fn pinned_count(&self, session_id: &str) -> Result<u64> {
+        self.conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM messages WHERE session_id = ?1 AND pinned = 1 AND archived = 0",
+            )
+            .and_then(|mut s| s.query_row([session_id], |r| r.get::<_, i64>(0)))
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Pins (or unpins) a message of a session. A pinned message is never
+    /// compacted and always sent: pinning an archived one makes it active
+    /// again. `MessageNotFound` for an id that is not one of the session's
+    /// messages (summaries cannot be pinned).
+    pub fn pin_message(
+        &mut self,
+        session_id: &str,
+        session_name: &str,
+        id: i64,
+        pinned: bool,
+    ) -> Result<Message> {
+        let path = self.path.clone();
+        let map = |e| crate::error::classify(&path, e);
+        let tx = self.begin()?;
+        let archived: Option<bool> = tx
+            .query_row(
+                "SELECT archived FROM messages WHERE id = ?1 AND session_id = ?2 AND is_summary = 0",
+                params![id, session_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(map)?;
+        let Some(archived) = archived else {
+            return Err(StoreError::MessageNotFound {
+                session: session_name.to_string(),
+                id,
+            });
+        };
+        let restore = pinned && archived;
+        tx.execute(
+            "UPDATE messages SET pinned = ?1, archived = archived AND NOT ?1 WHERE id = ?2",
+            params![pinned, id],
+        )
+        .map_err(map)?;
+        tx.execute(
+            "UPDATE sessions SET archived_count = archived_count - ?1, \
+             updated_at = MAX(updated_at, ?2) WHERE id = ?3",
+            params![i64::from(restore), now_millis(), session_id],
+        )
+        .map_err(map)?;
+        let stored = get_message(&tx, id).map_err(map)?;
+        tx.commit().map_err(map)?;
+        Ok(stored)
+    }
+
+    /// A session's messages and summaries newer than `after`, and those of
+    /// `ids` (replies that were still streaming), oldest first: what a
+    /// follower of the session has not seen.
+    pub fn messages_since(
+        &self,
+        session_id: &str,
+        after: i64,
+        ids: &[i64],
+    ) -> Result<Vec<Message>> {
+        let map = |e| self.err(e);
+        let mut out = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = ?1 AND id > ?2 \
+                 ORDER BY id LIMIT 1000"
+            ))
+            .and_then(|mut s| {
+                s.query_map(params![session_id, after], message_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(map)?;
+        for &id in ids.iter().filter(|&&id| id <= after) {
+            match get_message(&self.conn, id) {
+                Ok(m) if m.session_id == session_id => out.push(m),
+                Ok(_) | Err(rusqlite::Error::QueryReturnedNoRows) => {}
+                Err(e) => return Err(map(e)),
+            }
+        }
+        out.sort_by_key(|m| m.id);
+        load_context(&self.conn, &mut out).map_err(map)?;
         Ok(out)
     }
 
@@ -263,7 +375,8 @@ impl Store {
         let query = |summary: bool, limit: i64| {
             tx.prepare_cached(&format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages \
-                 WHERE session_id = ?1 AND archived = 0 AND is_summary = ?2 ORDER BY id LIMIT ?3"
+                 WHERE session_id = ?1 AND archived = 0 AND is_summary = ?2 AND pinned = 0 \
+                 ORDER BY id LIMIT ?3"
             ))
             .and_then(|mut s| {
                 s.query_map(params![session_id, summary, limit], message_from_row)?
@@ -333,7 +446,7 @@ impl Store {
         let tx = self.begin()?;
         let changed = tx
             .execute(
-                "UPDATE messages SET archived = 1 \
+                "UPDATE messages SET archived = 1, pinned = 0 \
                  WHERE id = ?1 AND session_id = ?2 AND archived = 0 AND is_summary = 0",
                 params![id, session_id],
             )
@@ -414,7 +527,8 @@ impl Store {
             let mut archive = tx
                 .prepare_cached(
                     "UPDATE messages SET archived = 1 \
-                     WHERE id = ?1 AND session_id = ?2 AND archived = 0 RETURNING is_summary",
+                     WHERE id = ?1 AND session_id = ?2 AND archived = 0 AND pinned = 0 \
+                     RETURNING is_summary",
                 )
                 .map_err(map)?;
             for id in &summary.replaces {

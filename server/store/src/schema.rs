@@ -120,6 +120,23 @@ pub const MIGRATIONS: &[&str] = &[
         input_tokens = (SELECT COALESCE(SUM(input_tokens), 0) FROM messages m WHERE m.session_id = sessions.id),
         output_tokens = (SELECT COALESCE(SUM(output_tokens), 0) FROM messages m WHERE m.session_id = sessions.id);
     "#,
+    // 7: pinned messages (never compacted, always sent; a partial index
+    // finds a session's few pins without reading its history) and titles
+    // (NULL: not made yet; '' cleared by the user, never made again). A
+    // session that already has an exchange gets the first line of its first
+    // question, as a new one would.
+    r#"
+    ALTER TABLE messages ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX messages_pinned ON messages (session_id, id) WHERE pinned = 1;
+    ALTER TABLE sessions ADD COLUMN title TEXT;
+    UPDATE sessions SET title = (
+        SELECT substr(trim(substr(m.content, 1, instr(m.content || char(10), char(10)) - 1)), 1, 60)
+        FROM messages m WHERE m.session_id = sessions.id AND m.role = 'user' AND m.is_summary = 0
+        ORDER BY m.id LIMIT 1
+    ) WHERE EXISTS (
+        SELECT 1 FROM messages m WHERE m.session_id = sessions.id AND m.role = 'assistant'
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 pub(crate) const SESSION_COLUMNS: &str = "id, name, provider, model, skill, created_at, updated_at, \
      message_count, archived_count, summary_count, metadata, forked_from, forked_at, \
-     input_tokens, output_tokens";
+     input_tokens, output_tokens, title";
 
 pub(crate) fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
     // Read in place; most sessions have none (`{}`), which needs no parsing.
@@ -34,6 +34,7 @@ pub(crate) fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
         forked_at: r.get(12)?,
         input_tokens: r.get::<_, i64>(13)? as u64,
         output_tokens: r.get::<_, i64>(14)? as u64,
+        title: r.get::<_, Option<String>>(15)?.filter(|t| !t.is_empty()),
     })
 }
 
@@ -335,15 +336,16 @@ impl Store {
         if !update.is_empty() {
             tx.execute(
                 "UPDATE sessions SET provider = COALESCE(?1, provider), model = COALESCE(?2, model), \
-                 skill = COALESCE(?3, skill), metadata = COALESCE(?4, metadata), updated_at = ?5 \
-                 WHERE id = ?6",
+                 skill = COALESCE(?3, skill), metadata = COALESCE(?4, metadata), updated_at = ?5, \
+                 title = COALESCE(?7, title) WHERE id = ?6",
                 params![
                     update.provider,
                     update.model,
                     update.skill,
                     update.metadata.as_ref().map(|m| m.to_string()),
                     now_millis().max(to_millis(session.updated_at)),
-                    session.id
+                    session.id,
+                    update.title.as_deref().map(str::trim)
                 ],
             )
             .map_err(map)?;
@@ -351,6 +353,55 @@ impl Store {
         let updated = find_in(&tx, &SessionKey::Id(session.id)).map_err(map)?;
         tx.commit().map_err(map)?;
         Ok(updated.expect("row exists"))
+    }
+
+    /// Gives a session the title made from its first exchange, unless it
+    /// has one (or the user cleared it). `None` when it was left alone.
+    pub fn set_title_if_unset(&mut self, session_id: &str, title: &str) -> Result<Option<Session>> {
+        let path = self.path.clone();
+        let map = |e| crate::error::classify(&path, e);
+        let tx = self.begin()?;
+        let changed = tx
+            .execute(
+                "UPDATE sessions SET title = ?1 WHERE id = ?2 AND title IS NULL",
+                params![title, session_id],
+            )
+            .map_err(map)?;
+        let session = find_in(&tx, &SessionKey::Id(session_id.to_string())).map_err(map)?;
+        tx.commit().map_err(map)?;
+        Ok(session.filter(|_| changed > 0))
+    }
+
+    /// Replaces title `old` with `new`, unless the title is no longer `old`
+    /// (the user changed it). The session when it was replaced.
+    pub fn replace_title(
+        &mut self,
+        session_id: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<Option<Session>> {
+        let path = self.path.clone();
+        let map = |e| crate::error::classify(&path, e);
+        let tx = self.begin()?;
+        let changed = tx
+            .execute(
+                "UPDATE sessions SET title = ?1 WHERE id = ?2 AND title = ?3",
+                params![new, session_id, old],
+            )
+            .map_err(map)?;
+        let session = find_in(&tx, &SessionKey::Id(session_id.to_string())).map_err(map)?;
+        tx.commit().map_err(map)?;
+        Ok(session.filter(|_| changed > 0))
+    }
+
+    /// Whether the session's title is still to be made (NULL, not cleared).
+    pub fn title_unset(&self, session_id: &str) -> Result<bool> {
+        self.conn
+            .prepare_cached("SELECT title IS NULL FROM sessions WHERE id = ?1")
+            .and_then(|mut s| s.query_row([session_id], |r| r.get(0)))
+            .optional()
+            .map(|v| v.unwrap_or(false))
+            .map_err(|e| self.err(e))
     }
 
     /// Marks a session used now (its `updated_at`): resuming counts as

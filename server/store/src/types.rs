@@ -57,6 +57,9 @@ pub struct Session {
     /// (or as estimated when they did not).
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// A short title: made from the first exchange, or set by the user.
+    /// `None` until then; never empty (a cleared title is `None` here).
+    pub title: Option<String>,
 }
 
 impl Session {
@@ -131,6 +134,8 @@ pub struct Message {
     pub tokens_before: Option<u64>,
     pub tokens_after: Option<u64>,
     pub context: Vec<ContextRef>,
+    /// Never compacted, always sent.
+    pub pinned: bool,
 }
 
 /// A message to append.
@@ -178,6 +183,9 @@ pub struct SessionUpdate {
     pub model: Option<String>,
     pub skill: Option<String>,
     pub metadata: Option<serde_json::Value>,
+    /// The user's title; `Some("")` clears it for good (no title is made
+    /// again).
+    pub title: Option<String>,
 }
 
 impl SessionUpdate {
@@ -186,6 +194,7 @@ impl SessionUpdate {
             && self.model.is_none()
             && self.skill.is_none()
             && self.metadata.is_none()
+            && self.title.is_none()
     }
 }
 

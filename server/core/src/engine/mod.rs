@@ -36,7 +36,7 @@ use crate::chat::TurnRequest;
 use crate::config::Project;
 use crate::error::{Error, Result};
 use crate::sessions::Sessions;
-use atmos_store::SessionKey;
+use atmos_store::{Session, SessionKey};
 
 /// The conversation service of one project. Cheap to clone: every clone
 /// talks to the same store thread, which closes when the last clone is gone
@@ -47,6 +47,18 @@ pub struct Engine {
     /// The turns and compactions running, so that a shutdown can wait for
     /// them to store what they have (see [`Engine::wait_idle`]).
     tasks: tokio_util::task::TaskTracker,
+    /// Whether a first exchange gets an AI title in the background (faces
+    /// that keep running; see [`Engine::set_ai_titles`]).
+    ai_titles: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// What background work changed (see [`Engine::notices`]).
+    notices: tokio::sync::broadcast::Sender<Notice>,
+}
+
+/// A change made in the background, after the turn that caused it ended.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    /// A session got its AI title.
+    Titled(Box<Session>),
 }
 
 impl Engine {
@@ -57,7 +69,74 @@ impl Engine {
         Ok(Engine {
             thread: thread::Handle::spawn(Sessions::open(project)?)?,
             tasks: tokio_util::task::TaskTracker::new(),
+            ai_titles: Default::default(),
+            notices: tokio::sync::broadcast::channel(64).0,
         })
+    }
+
+    /// Lets a session's first exchange get an AI title, written in the
+    /// background after the turn, when `auto_compact.use_ai_summary` is on.
+    /// For faces that keep running (the server, the TUI): a one-shot
+    /// command keeps the first line of the question instead of waiting for
+    /// another request.
+    pub fn set_ai_titles(&self, on: bool) {
+        self.ai_titles
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The changes background work makes ([`Notice`]), for a face to show.
+    pub fn notices(&self) -> tokio::sync::broadcast::Receiver<Notice> {
+        self.notices.subscribe()
+    }
+
+    /// After a first exchange that gave the session its plain title: asks
+    /// the session's provider for a better one in a tracked task, and
+    /// announces it as [`Notice::Titled`].
+    pub(crate) fn title_later(
+        &self,
+        session: Session,
+        plain: String,
+        question: String,
+        reply: String,
+    ) {
+        if !self.ai_titles.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let engine = self.clone();
+        self.tasks.spawn(async move {
+            let provider = engine
+                .call(move |s| {
+                    let config = &s.project().config;
+                    if !config.sessions.auto_compact.use_ai_summary {
+                        return Ok(None);
+                    }
+                    Ok(
+                        crate::chat::provider_for(config, &session.provider, &session.model)
+                            .ok()
+                            .map(|(_, p)| (p, session)),
+                    )
+                })
+                .await;
+            let Ok(Some((provider, session))) = provider else {
+                return;
+            };
+            let Some(title) =
+                crate::titles::ai_title(provider.as_ref(), &session.model, &question, &reply).await
+            else {
+                return;
+            };
+            let id = session.id.clone();
+            match engine
+                .call(move |s| s.improve_title(&id, &plain, &title))
+                .await
+            {
+                Ok(Some(session)) => {
+                    let _ = engine.notices.send(Notice::Titled(Box::new(session)));
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!("storing the AI title failed: {e}"),
+            }
+        });
     }
 
     /// Runs `f` on the store thread and returns its result.

@@ -51,6 +51,13 @@ pub(super) async fn chat(engine: Engine, request: TurnRequest, cancel: Cancellat
         tracing::info!(session = ?key, "turn cancelled; storing the {} bytes that arrived", partial.len());
     }
     let estimated = prepared.estimated_input;
+    // A session without a title may get one from this exchange.
+    let question = prepared
+        .session
+        .as_ref()
+        .filter(|s| s.title.is_none())
+        .and(prepared.user_message.as_ref())
+        .map(|m| m.content.clone());
     let finished = engine
         .call(move |s| Ok(s.finish_turn(prepared, outcome)))
         .await;
@@ -71,11 +78,16 @@ pub(super) async fn chat(engine: Engine, request: TurnRequest, cancel: Cancellat
                     },
                 );
             }
+            let titling = turn.titled.clone().zip(turn.session.clone()).zip(question);
+            let reply = titling.as_ref().map(|_| turn.reply.content.clone());
             send(&tx, TurnEvent::Replied(Box::new(turn)));
             // `finish_turn` hands the lease over only when the reply made the
             // session due: otherwise there is nothing to ask the store.
             if handover.is_some() {
                 compaction(&engine, key, false, handover, &cancel, &tx).await;
+            }
+            if let (Some(((plain, session), question)), Some(reply)) = (titling, reply) {
+                engine.title_later(session, plain, question, reply);
             }
         }
         Err(error) => {
