@@ -461,3 +461,55 @@ fn ctrl_g_writes_the_message_in_the_editor_and_the_chat_comes_back() {
         sent.body
     );
 }
+
+#[test]
+fn the_chat_shows_turns_made_elsewhere_live_and_pins_the_last_reply() {
+    if !tmux_available() {
+        return;
+    }
+    let fake = FakeProvider::start();
+    let project = project_for(&fake);
+    project
+        .run(ATMOS, &["ai", "sessions", "create", "shared"])
+        .ok();
+    let tmux = start_command(&project, "live", "ai chat --session shared");
+    tmux.wait_for("shared");
+    // Another process (`atmos ai ask`) takes a turn in the session shown:
+    // the question and its reply appear without a key pressed.
+    project
+        .run(
+            ATMOS,
+            &["ai", "ask", "--session", "shared", "asked from the CLI"],
+        )
+        .ok();
+    tmux.wait_for("echo: asked from the CLI");
+    let screen = tmux.screen();
+    assert!(screen.contains("asked from the CLI"), "{screen}");
+    // A slow turn elsewhere: the status bar says so while it runs.
+    fake.push_reply(Reply {
+        delay: Some(Duration::from_millis(400)),
+        ..Reply::new(&["slowly ", "written ", "elsewhere"], 5, 3)
+    });
+    let mut slow = project.command(ATMOS);
+    slow.args(["ai", "ask", "--session", "shared", "a slow one"]);
+    let mut child = slow
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tmux.wait_for("replying elsewhere");
+    tmux.wait_for("slowly written elsewhere");
+    assert!(child.wait().unwrap().success());
+    tmux.wait_gone("replying elsewhere");
+    // Ctrl+T pins the last reply; the store says so.
+    tmux.keys(&["C-t"]);
+    tmux.wait_for("Pinned message");
+    let shown = project
+        .run(ATMOS, &["ai", "sessions", "show", "shared", "--ids"])
+        .ok()
+        .to_string();
+    assert!(shown.contains("[pinned]"), "{shown}");
+    // The title of the first exchange is in the picker, next to the name.
+    tmux.keys(&["C-l"]);
+    tmux.wait_for("asked from the CLI");
+}

@@ -21,6 +21,8 @@ use atmos_ai::{
 use std::collections::HashMap;
 use tokio::sync::mpsc;
 
+mod live;
+
 /// What background tasks report: a turn's events, then its end.
 /// A report of the turn (or compaction) numbered by the first field: one
 /// that is no longer the running one (its end arrived after a new turn
@@ -49,12 +51,16 @@ pub struct Driver {
     compose: Option<String>,
     /// The number of the last turn started (see [`Bg`]).
     turns: u64,
+    /// What other processes change (see `live`).
+    live: live::Live,
 }
 
 /// What the driver keeps of the running turn to convert its events.
 struct Running {
     /// Its number (see [`Bg`]).
     seq: u64,
+    /// The stored question's id, once the turn started.
+    question: Option<i64>,
     cancel: CancellationToken,
     /// The message, given back to the input if the turn cannot start.
     text: String,
@@ -87,16 +93,21 @@ impl Driver {
             true => Some(Engine::open(project.clone())?),
             false => None,
         };
+        if let Some(engine) = &engine {
+            // The chat keeps running: a first exchange gets an AI title.
+            engine.set_ai_titles(true);
+        }
         Ok(Driver {
             skills: Skills::load(&project)?,
             project,
-            engine,
             tx,
             running: None,
             on_terminal: false,
             memory: Vec::new(),
             compose: None,
             turns: 0,
+            live: live::Live::new(engine.as_ref()),
+            engine,
         })
     }
 
@@ -138,6 +149,7 @@ impl Driver {
                     model: args.model.clone(),
                     skill: args.skill.clone(),
                     metadata: None,
+                    title: None,
                 };
                 let key = SessionKey::Name(name.clone());
                 let resumed =
@@ -286,6 +298,18 @@ impl Driver {
                 vec![]
             }
             Effect::RefreshCatalog => self.refresh_catalog(),
+            Effect::Pin {
+                id,
+                message,
+                pinned,
+            } => self.pin(id, message, pinned),
+            Effect::SetTitle { id, title } => self.update(
+                id,
+                UpdateOptions {
+                    title: Some(title),
+                    ..UpdateOptions::default()
+                },
+            ),
             Effect::Uncompact { id } => {
                 let undone = self.call(move |s| s.uncompact(&SessionKey::Id(id), None));
                 match undone.and_then(|(session, restored)| {
@@ -504,8 +528,23 @@ impl Driver {
     /// A session with its whole transcript (archived messages and summaries
     /// included) and the estimate of what its next turn sends.
     fn load(&mut self, key: &SessionKey) -> atmos_ai::Result<Loaded> {
+        let (all, session, tokens) = self.whole(key)?;
+        let mut entries = entries(&all, self.markers());
+        if let Some(last) = all.iter().rev().find(|m| !m.is_summary) {
+            entries.push(Entry::note(resumed_line(&session, last.created_at)));
+        }
+        Ok(Loaded {
+            session,
+            entries,
+            tokens,
+        })
+    }
+
+    /// A session's whole transcript (archived messages and summaries
+    /// included), the session and the estimate of its next request.
+    fn whole(&mut self, key: &SessionKey) -> atmos_ai::Result<(Vec<Message>, Session, u64)> {
         let key = key.clone();
-        let (all, session, tokens) = self.call(move |sessions| {
+        self.call(move |sessions| {
             let mut all: Vec<Message> = Vec::new();
             let mut before = None;
             loop {
@@ -528,15 +567,6 @@ impl Driver {
             }
             let (session, tokens) = sessions.next_request_tokens(&key)?;
             Ok((all, session, tokens))
-        })?;
-        let mut entries = entries(&all, self.markers());
-        if let Some(last) = all.iter().rev().find(|m| !m.is_summary) {
-            entries.push(Entry::note(resumed_line(&session, last.created_at)));
-        }
-        Ok(Loaded {
-            session,
-            entries,
-            tokens,
         })
     }
 
@@ -673,6 +703,7 @@ impl Driver {
         let seq = self.turns;
         self.running = Some(Running {
             seq,
+            question: None,
             cancel,
             text,
             created,
@@ -699,6 +730,7 @@ impl Driver {
         match event {
             TurnEvent::Started(started) => {
                 run.started = true;
+                run.question = started.user_message.as_ref().map(|m| m.id);
                 let mut events = vec![Event::ReplyStarted {
                     session: started.session,
                 }];
@@ -726,12 +758,18 @@ impl Driver {
                         .push((Role::Assistant, turn.reply.content.clone()));
                 }
                 let tokens = run.changed.as_ref().map(|(_, t)| *t);
+                let ids = turn
+                    .session
+                    .as_ref()
+                    .and(run.question)
+                    .map(|q| (q, turn.reply.id));
                 run.ended = Some(vec![Event::ReplyEnded(Box::new(ReplyEnd {
                     session: turn.session,
                     text: turn.reply.content,
                     interrupted: false,
                     error: None,
                     tokens,
+                    ids,
                 }))]);
                 vec![]
             }
@@ -764,6 +802,7 @@ impl Driver {
                     interrupted: cancelled,
                     error: (!cancelled).then(|| explain(&error, &config)),
                     tokens,
+                    ids: None,
                 }))];
                 if cancelled {
                     events.push(notice(Entry::note(if partial.is_empty() {
@@ -962,23 +1001,28 @@ pub fn entries(messages: &[Message], markers: bool) -> Vec<Entry> {
             }
             continue;
         }
-        let entry = if m.archived {
-            Entry::summarised
-        } else {
-            Entry::new
-        };
-        out.push(entry(
-            match m.role {
-                Role::User => EntryKind::User,
-                Role::Assistant => EntryKind::Assistant {
-                    interrupted: m.interrupted,
-                },
-                Role::System => EntryKind::Note,
-            },
-            m.content.clone(),
-        ));
+        out.push(entry_of(m, m.interrupted));
     }
     out
+}
+
+/// The entry of a stored message (not a summary); `interrupted` as it
+/// should show (a reply still streaming elsewhere is not).
+fn entry_of(m: &Message, interrupted: bool) -> Entry {
+    let entry = if m.archived {
+        Entry::summarised
+    } else {
+        Entry::new
+    };
+    entry(
+        match m.role {
+            Role::User => EntryKind::User,
+            Role::Assistant => EntryKind::Assistant { interrupted },
+            Role::System => EntryKind::Note,
+        },
+        m.content.clone(),
+    )
+    .with_id(m.id, m.pinned)
 }
 
 /// A core error as the app's typed failure, with its message.

@@ -38,6 +38,8 @@ pub enum Action {
     Compose,
     /// Ctrl+R: ask the last question again (a new reply).
     Retry,
+    /// Ctrl+T: pin the last reply (again: unpin it).
+    Pin,
     /// `?`: help, but only when the chat input is empty (else it is typed).
     HelpIfEmpty,
     Help,
@@ -280,6 +282,11 @@ const CHAT: &[Binding] = &[
         keys: &[Key::ctrl('r')],
         action: Action::Retry,
         help: "ask the last question again (the reply is archived, a new one comes)",
+    },
+    Binding {
+        keys: &[Key::ctrl('t')],
+        action: Action::Pin,
+        help: "pin the last reply: never compacted, always sent (again: unpin)",
     },
     Binding {
         keys: &[Key::ctrl('g')],

@@ -8,7 +8,8 @@
 //! - `editor.rs`: Ctrl+G, the draft written in `$VISUAL`/`$EDITOR`;
 //! - here: terminal setup and restore (on exit, panic and SIGTERM/SIGINT/
 //!   SIGHUP) and the event loop, which selects over terminal input, the
-//!   background channel, signals and a spinner tick.
+//!   background channel, signals, a spinner tick and the live tick (what
+//!   other processes change, `driver/live.rs`).
 
 pub mod app;
 pub mod driver;
@@ -110,6 +111,9 @@ where
     use tokio::signal::unix::{SignalKind, signal};
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
+    // What other processes change in the session shown (and the list).
+    let mut live = tokio::time::interval(atmos_ai::watch::POLL_INTERVAL);
+    live.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
@@ -130,6 +134,13 @@ where
                 events
             }
             _ = tick.tick(), if app.animating() => vec![Event::Tick],
+            _ = live.tick() => {
+                let events = driver.live(app.followed());
+                if events.is_empty() {
+                    continue;
+                }
+                events
+            }
             _ = term.recv() => vec![Event::Terminate],
             _ = int.recv() => vec![Event::Terminate],
             _ = hup.recv() => vec![Event::Terminate],

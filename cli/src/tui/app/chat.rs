@@ -88,6 +88,7 @@ impl App {
                 return vec![Effect::RefreshCatalog];
             }
             Action::Retry => return self.retry(),
+            Action::Pin => return self.pin(None, None),
             Action::Compose => {
                 return vec![Effect::Compose {
                     draft: self.input.text.clone(),
@@ -141,7 +142,7 @@ impl App {
         }
         // While a reply streams or a compaction runs, the message waits its
         // turn instead of being refused.
-        if self.streaming.is_some() || self.compacting.is_some() {
+        if self.streaming.is_some() || self.compacting.is_some() || self.elsewhere {
             let text = self.input.take();
             self.history.push(text.clone());
             self.history_pos = None;

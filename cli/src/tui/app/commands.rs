@@ -1,6 +1,6 @@
 //! Slash commands typed in the chat input, for those who prefer typing to
 //! chords: `/compact`, `/uncompact`, `/skill [NAME]`, `/model [NAME]`,
-//! `/sessions`, `/new`, `/retry`, `/help`. Tab completes a command's name. A message that only
+//! `/sessions`, `/new`, `/retry`, `/pin`, `/unpin`, `/title`, `/fork`, `/help`. Tab completes a command's name. A message that only
 //! looks like a path (`/etc/hosts is…`) is sent as it is, and `//text` sends
 //! `/text`.
 
@@ -21,6 +21,16 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("sessions", "the session picker"),
     ("new", "a new session: name, provider, model"),
     ("retry", "ask the last question again"),
+    (
+        "pin",
+        "pin the last reply, or /pin ID: never compacted, always sent",
+    ),
+    ("unpin", "unpin the last reply, or /unpin ID"),
+    ("title", "show the session's title, or /title TEXT sets it"),
+    (
+        "fork",
+        "fork this session at its newest message and switch to the fork",
+    ),
     ("help", "the keys and these commands"),
 ];
 
@@ -151,6 +161,57 @@ impl App {
             ("sessions", _) => self.chat_key(Some(Action::OpenPicker), &no_key()),
             ("new", _) => self.chat_key(Some(Action::OpenForm), &no_key()),
             ("retry", _) => self.retry(),
+            ("pin" | "unpin", arg) => {
+                let id = match arg {
+                    "" => None,
+                    n => match n.trim_start_matches('#').parse::<i64>() {
+                        Ok(id) => Some(id),
+                        Err(_) => {
+                            self.transcript.push(Entry::error(format!(
+                                "/{name} takes a message id (`atmos ai sessions show NAME --ids`), \
+                                 not {n:?}"
+                            )));
+                            return vec![];
+                        }
+                    },
+                };
+                self.pin(id, Some(name == "pin"))
+            }
+            ("title", title) => match &self.session {
+                Some(s) if title.is_empty() => {
+                    let line = match &s.title {
+                        Some(t) => format!("Title: {t} (/title TEXT changes it)"),
+                        None => {
+                            "No title yet: the first exchange gives one, or /title TEXT".to_string()
+                        }
+                    };
+                    self.transcript.push(Entry::note(line));
+                    vec![]
+                }
+                Some(s) => vec![Effect::SetTitle {
+                    id: s.id.clone(),
+                    title: title.to_string(),
+                }],
+                None => {
+                    self.transcript.push(Entry::error(
+                        "no session yet: send a message first, then /title TEXT",
+                    ));
+                    vec![]
+                }
+            },
+            ("fork", _) => match &self.session {
+                _ if self.streaming.is_some() => {
+                    self.transcript.push(Entry::error(BUSY));
+                    vec![]
+                }
+                Some(s) => vec![Effect::Fork { id: s.id.clone() }],
+                None => {
+                    self.transcript.push(Entry::error(
+                        "nothing to fork yet: this chat has no stored messages",
+                    ));
+                    vec![]
+                }
+            },
             _ => {
                 let lines: Vec<String> = COMMANDS
                     .iter()

@@ -10,6 +10,11 @@ pub struct Entry {
     /// An archived message (a summary stands for it, or a retry replaced
     /// it): shown dimmed.
     pub summarised: bool,
+    /// The stored message it shows, when it is one (a live update from
+    /// another process replaces the entry of the same id).
+    pub id: Option<i64>,
+    /// Pinned: never compacted, always sent.
+    pub pinned: bool,
     pub(crate) drawn: Drawn,
 }
 
@@ -68,7 +73,18 @@ impl Entry {
             kind,
             text: text.into(),
             summarised: false,
+            id: None,
+            pinned: false,
             drawn: Drawn::default(),
+        }
+    }
+
+    /// The entry of stored message `id`.
+    pub fn with_id(self, id: i64, pinned: bool) -> Entry {
+        Entry {
+            id: Some(id),
+            pinned,
+            ..self
         }
     }
 

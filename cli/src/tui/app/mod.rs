@@ -16,6 +16,7 @@ mod chat;
 mod commands;
 mod entry;
 mod form;
+mod live;
 mod picker;
 mod switchers;
 #[cfg(test)]
@@ -24,6 +25,7 @@ mod text_field;
 
 pub use entry::{Entry, EntryKind};
 pub use form::{Form, FormField};
+pub use live::LiveUpdate;
 pub use picker::{PREVIEW_MIN_WIDTH, Picker};
 pub use switchers::Switcher;
 pub use text_field::TextField;
@@ -137,8 +139,16 @@ pub enum Event {
     Created(Result<Box<Loaded>, Failure>),
     Renamed(Result<Session, Failure>),
     Deleted(Result<Session, Failure>),
-    /// Skill, provider or model changed.
+    /// Skill, provider, model or title changed.
     Updated(Result<(Session, u64), Failure>),
+    /// What another process changed in the session shown.
+    Live(Box<LiveUpdate>),
+    /// The session list changed in another process.
+    ListChanged,
+    /// A session changed in the background (its AI title).
+    SessionSeen(Box<Session>),
+    /// A message was pinned (true) or unpinned: the session, the id.
+    Pinned(Result<(Session, i64, bool), Failure>),
     /// What the editor Ctrl+G opened left in its file (the new draft), or
     /// why there is none (the draft is then unchanged).
     Composed(Result<String, String>),
@@ -193,6 +203,8 @@ pub struct ReplyEnd {
     pub error: Option<Failure>,
     /// What the next turn would send.
     pub tokens: Option<u64>,
+    /// The stored question's and reply's ids (a stored, complete turn).
+    pub ids: Option<(i64, i64)>,
 }
 
 /// What the driver should do.
@@ -261,6 +273,17 @@ pub enum Effect {
     /// Fork session `id` at its newest message and switch to the fork.
     Fork {
         id: String,
+    },
+    /// Pin (or unpin) message `message` of session `id`.
+    Pin {
+        id: String,
+        message: i64,
+        pinned: bool,
+    },
+    /// Set session `id`'s title (`""` clears it).
+    SetTitle {
+        id: String,
+        title: String,
     },
     /// Undo session `id`'s last compaction (`/uncompact`).
     Uncompact {
@@ -331,6 +354,9 @@ pub struct App {
     pub queued: std::collections::VecDeque<String>,
     /// The mouse is released to the terminal (F2) for selecting text.
     pub mouse_released: bool,
+    /// Another process holds the session's turn (its reply shows as it is
+    /// written; a message typed meanwhile is queued).
+    pub elsewhere: bool,
 }
 
 /// Lines a mouse-wheel notch scrolls.
@@ -363,6 +389,7 @@ impl App {
             window: init.window,
             queued: Default::default(),
             mouse_released: false,
+            elsewhere: false,
         }
     }
 
@@ -554,13 +581,25 @@ impl App {
             }
             Event::ReplyEnded(end) => {
                 self.streaming = None;
+                if let Some((question, _)) = end.ids
+                    && let Some(q) = self
+                        .transcript
+                        .iter_mut()
+                        .rfind(|e| e.kind == EntryKind::User && e.id.is_none())
+                {
+                    q.id = Some(question);
+                }
                 if !end.text.is_empty() {
-                    self.transcript.push(Entry::new(
+                    let reply = Entry::new(
                         EntryKind::Assistant {
                             interrupted: end.interrupted || end.error.is_some(),
                         },
                         end.text,
-                    ));
+                    );
+                    self.transcript.push(match end.ids {
+                        Some((_, id)) => reply.with_id(id, false),
+                        None => reply,
+                    });
                 }
                 let failed = end.error.is_some();
                 if let Some(e) = end.error {
@@ -617,6 +656,10 @@ impl App {
                 }
                 vec![]
             }
+            Event::Live(update) => self.live(*update),
+            Event::ListChanged => self.relist(),
+            Event::SessionSeen(session) => self.seen(*session),
+            Event::Pinned(result) => self.pinned(result),
             Event::Renamed(result) => self.renamed(result),
             Event::Deleted(result) => self.deleted(result),
             Event::Updated(result) => {
@@ -625,6 +668,16 @@ impl App {
                         let skill_changed = session.skill != self.skill;
                         let provider_changed =
                             session.provider != self.provider || session.model != self.model;
+                        let retitled =
+                            self.session.as_ref().map(|s| &s.title) != Some(&session.title);
+                        if retitled {
+                            self.transcript.push(Entry::note(match &session.title {
+                                Some(t) => format!("Title: {t}"),
+                                None => {
+                                    "Title cleared (none is made for this session again)".into()
+                                }
+                            }));
+                        }
                         self.adopt(session);
                         self.tokens = tokens;
                         self.overlay = Overlay::None;
@@ -668,6 +721,7 @@ impl App {
 
     /// Shows a (switched-to) session: its whole transcript and settings.
     fn show(&mut self, loaded: Loaded) {
+        self.elsewhere = false;
         self.history = loaded
             .entries
             .iter()
@@ -709,7 +763,7 @@ impl App {
 
     /// Sends the oldest queued message when the session is free.
     pub(super) fn send_queued(&mut self) -> Vec<Effect> {
-        if self.streaming.is_some() || self.compacting.is_some() {
+        if self.streaming.is_some() || self.compacting.is_some() || self.elsewhere {
             return vec![];
         }
         match self.queued.pop_front() {

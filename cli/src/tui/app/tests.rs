@@ -64,6 +64,7 @@ fn session(id: &str, name: &str) -> Session {
         forked_at: None,
         input_tokens: 0,
         output_tokens: 0,
+        title: None,
     }
 }
 
@@ -126,8 +127,119 @@ struct Case {
 
 fn nothing(_: &mut App) {}
 
+fn live(entries: Vec<Entry>, replying: bool) -> Event {
+    Event::Live(Box::new(LiveUpdate {
+        session: Session {
+            message_count: 3,
+            ..session("s1", "vpc")
+        },
+        entries,
+        replying_elsewhere: replying,
+        reloaded: None,
+    }))
+}
+
 fn cases() -> Vec<Case> {
     vec![
+        Case {
+            name: "a turn elsewhere: its messages appear, a growing reply replaces itself by id",
+            sessions_enabled: true,
+            setup: in_session,
+            events: vec![
+                live(
+                    vec![
+                        Entry::new(EntryKind::User, "from the editor").with_id(7, false),
+                        Entry::new(EntryKind::Assistant { interrupted: false }, "Use")
+                            .with_id(8, false),
+                    ],
+                    true,
+                ),
+                live(
+                    vec![
+                        Entry::new(EntryKind::Assistant { interrupted: false }, "Use three AZs")
+                            .with_id(8, false),
+                    ],
+                    false,
+                ),
+            ],
+            effects: vec![],
+            then: |a| {
+                !a.elsewhere
+                    && a.transcript.len() == 3
+                    && last_text(a) == "Use three AZs"
+                    && a.message_count() == 3
+            },
+        },
+        Case {
+            name: "Enter while another process replies queues the message; it goes when that ends",
+            sessions_enabled: true,
+            setup: in_session,
+            events: with(
+                vec![live(vec![], true)],
+                with(typed("mine"), [key(KeyCode::Enter), live(vec![], false)]),
+            ),
+            effects: vec![send_effect(Some("s1"), "mine")],
+            then: |a| a.streaming.is_some() && !a.elsewhere && a.queued.is_empty(),
+        },
+        Case {
+            name: "updates of another session, or during this chat's own turn, are ignored",
+            sessions_enabled: true,
+            setup: streaming,
+            events: vec![live(
+                vec![Entry::new(EntryKind::User, "dup").with_id(9, false)],
+                true,
+            )],
+            effects: vec![],
+            then: |a| !a.elsewhere && !a.transcript.iter().any(|e| e.text == "dup"),
+        },
+        Case {
+            name: "Ctrl+T pins the last stored reply; the result marks it",
+            sessions_enabled: true,
+            setup: |a| {
+                in_session(a);
+                a.handle(live(
+                    vec![
+                        Entry::new(EntryKind::Assistant { interrupted: false }, "the plan")
+                            .with_id(5, false),
+                    ],
+                    false,
+                ));
+            },
+            events: vec![
+                ctrl('t'),
+                Event::Pinned(Ok((session("s1", "vpc"), 5, true))),
+            ],
+            effects: vec![Effect::Pin {
+                id: "s1".into(),
+                message: 5,
+                pinned: true,
+            }],
+            then: |a| a.transcript.iter().any(|e| e.id == Some(5) && e.pinned),
+        },
+        Case {
+            name: "/unpin 5 and /title set go to the driver",
+            sessions_enabled: true,
+            setup: in_session,
+            events: with(
+                typed("/unpin 5"),
+                with(
+                    vec![key(KeyCode::Enter)],
+                    with(typed("/title Prod VPC"), [key(KeyCode::Enter)]),
+                ),
+            ),
+            effects: vec![
+                Effect::Pin {
+                    id: "s1".into(),
+                    message: 5,
+                    pinned: false,
+                },
+                Effect::SetTitle {
+                    id: "s1".into(),
+                    title: "Prod VPC".into(),
+                },
+            ],
+            then: |_| true,
+        },
         Case {
             name: "Enter sends the input in a new session and starts streaming",
             sessions_enabled: true,
@@ -172,6 +284,7 @@ fn cases() -> Vec<Case> {
                         interrupted: false,
                         error: None,
                         tokens: None,
+                        ids: None,
                     })),
                 ],
             ),
@@ -199,6 +312,7 @@ fn cases() -> Vec<Case> {
                         interrupted: false,
                         error: Some(Failure::new(FailureKind::Other, "HTTP 500")),
                         tokens: None,
+                        ids: None,
                     })),
                     key(KeyCode::Up),
                 ],
@@ -231,6 +345,7 @@ fn cases() -> Vec<Case> {
                     interrupted: true,
                     error: None,
                     tokens: None,
+                    ids: None,
                 })),
                 ctrl('c'),
             ],
@@ -270,6 +385,7 @@ fn cases() -> Vec<Case> {
                     interrupted: false,
                     error: None,
                     tokens: Some(77),
+                    ids: Some((3, 4)),
                 })),
             ],
             effects: vec![],
@@ -278,7 +394,8 @@ fn cases() -> Vec<Case> {
                     && a.tokens == 77
                     && a.message_count() == 4
                     && a.transcript.last().is_some_and(|e| {
-                        e.kind == EntryKind::Assistant { interrupted: false }
+                        e.id == Some(4)
+                            && e.kind == EntryKind::Assistant { interrupted: false }
                             && e.text == "Use 10.0.0.0/16"
                     })
             },
@@ -315,6 +432,7 @@ fn cases() -> Vec<Case> {
                 interrupted: false,
                 error: Some(Failure::new(FailureKind::Other, "HTTP 500")),
                 tokens: None,
+                ids: None,
             }))],
             effects: vec![],
             then: |a| {

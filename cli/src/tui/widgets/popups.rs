@@ -87,7 +87,10 @@ pub fn picker(frame: &mut Frame, app: &App, p: &Picker, area: Rect) {
     let rows = p.rows();
     let searching = p.search.is_some();
     // A search shows where each session matched, on a line of its own.
-    let per_row = if searching { 2 } else { 1 };
+    // A second line under each row: where a search matched, else the
+    // sessions' titles (when any has one).
+    let titled = !searching && rows.iter().any(|s| s.title.is_some());
+    let per_row = if searching || titled { 2 } else { 1 };
     let height = (rows.len() as u16 * per_row + 7).max(12);
     let wide = area.width >= PREVIEW_MIN_WIDTH;
     let area = centered(area, if wide { 150 } else { 96 }, height);
@@ -212,6 +215,19 @@ pub fn picker(frame: &mut Frame, app: &App, p: &Picker, area: Rect) {
             line = line.style(SELECTED);
         }
         lines.push(line);
+        if titled {
+            let mut title = s.title.clone().unwrap_or_default();
+            if let Some(origin) = &s.forked_from {
+                title = format!("{title} (forked from {origin})");
+            }
+            lines.push(Line::styled(
+                format!(
+                    "    {}",
+                    cut(title.trim(), (inner.width as usize).saturating_sub(5))
+                ),
+                DIM,
+            ));
+        }
         if searching {
             let found = p.snippet(&s.id).map_or("(its name)".to_string(), |t| {
                 t.split_whitespace().collect::<Vec<_>>().join(" ")

@@ -16,8 +16,19 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     if spans.iter().map(Span::width).sum::<usize>() > width {
         spans = parts(app, true);
     }
-    let used: usize = spans.iter().map(Span::width).sum();
     let hint = "F1 help ";
+    // The session's title beside its name, when the bar has room for it.
+    if let Some(title) = app.session.as_ref().and_then(|s| s.title.as_deref()) {
+        let title = Span::styled(
+            format!(" {title}"),
+            Style::new().fg(Color::Gray).add_modifier(Modifier::ITALIC),
+        );
+        let used: usize = spans.iter().map(Span::width).sum();
+        if used + title.width() + hint.len() < width {
+            spans.insert(1, title);
+        }
+    }
+    let used: usize = spans.iter().map(Span::width).sum();
     if used + hint.len() < width {
         spans.push(Span::raw(" ".repeat(width - used - hint.len())));
         spans.push(Span::styled(hint, Style::new().fg(Color::DarkGray)));
@@ -57,6 +68,14 @@ fn parts(app: &App, short: bool) -> Vec<Span<'static>> {
     .into_iter()
     .chain(spent(app, short))
     .chain(gauge(app, short))
+    .chain(app.elsewhere.then(|| {
+        Span::styled(
+            " · replying elsewhere…",
+            Style::new()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::ITALIC),
+        )
+    }))
     .collect()
 }
 

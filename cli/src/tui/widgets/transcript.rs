@@ -134,6 +134,11 @@ fn entry_lines(entry: &Entry, width: usize) -> Vec<Line<'static>> {
                 .add_modifier(Modifier::ITALIC),
         )
     });
+    // A pinned message says so (never compacted, always sent).
+    let summarised = match entry.pinned {
+        true => Some(Span::styled("  📌 pinned", Style::new().fg(Color::Yellow))),
+        false => summarised,
+    };
     match entry.kind {
         EntryKind::User => {
             out.push(heading("▶ You", Color::Cyan, summarised));
