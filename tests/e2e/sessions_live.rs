@@ -288,6 +288,52 @@ fn a_pinned_message_survives_three_compactions_and_is_in_every_request() {
     s.shutdown();
     let bad = atmos(&p, &["ai", "sessions", "pin", "pins", "999999"]);
     assert!(bad.fails(2).contains("--ids"), "{}", bad.stderr);
+    // Export and import keep the pin and the title.
+    let file = p.root().join("pins.json");
+    atmos(
+        &p,
+        &[
+            "ai",
+            "sessions",
+            "export",
+            "pins",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    atmos(
+        &p,
+        &[
+            "ai",
+            "sessions",
+            "import",
+            file.to_str().unwrap(),
+            "--name",
+            "pins-copy",
+        ],
+    )
+    .ok();
+    let copy = atmos(
+        &p,
+        &["ai", "sessions", "show", "pins-copy", "--format", "json"],
+    )
+    .json();
+    assert_eq!(
+        copy["session"]["title"],
+        "PIN-ME: every stack stays in eu-west-1"
+    );
+    let pinned: Vec<&Value> = copy["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["pinned"] == true)
+        .collect();
+    assert_eq!(pinned.len(), 1);
+    assert_eq!(
+        pinned[0]["content"],
+        "PIN-ME: every stack stays in eu-west-1"
+    );
 }
 
 #[test]

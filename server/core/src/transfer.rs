@@ -92,6 +92,9 @@ pub struct CheckpointSession {
     pub updated_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
+    /// The session's title (an addition of ours to the checkpoint format).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -110,6 +113,9 @@ pub struct CheckpointMessage {
     pub usage: Option<TokenUsage>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub context: Vec<ContextRef>,
+    /// Never compacted, always sent (an addition of ours).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pinned: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -169,6 +175,7 @@ pub fn checkpoint(session: &Session, rows: &[Message], project_path: &str) -> Ch
             created_at: Some(session.created_at),
             updated_at: Some(session.updated_at),
             metadata: Some(session.metadata.clone()),
+            title: session.title.clone(),
         },
         statistics: Some(Statistics {
             message_count: Some(messages.len() as u64),
@@ -188,6 +195,7 @@ pub fn checkpoint(session: &Session, rows: &[Message], project_path: &str) -> Ch
                 interrupted: m.interrupted,
                 usage: m.usage,
                 context: m.context.clone(),
+                pinned: m.pinned,
             })
             .collect(),
         summaries: summaries
@@ -205,6 +213,16 @@ pub fn checkpoint(session: &Session, rows: &[Message], project_path: &str) -> Ch
             .collect(),
         context: Some(serde_json::json!({ "working_directory": project_path })),
     }
+}
+
+/// The first line of the first question, when the history has an exchange.
+fn first_exchange_title(rows: &[(i64, ImportedMessage)]) -> Option<String> {
+    let messages = || rows.iter().map(|r| &r.1).filter(|m| !m.is_summary);
+    messages()
+        .any(|m| m.message.role == Role::Assistant)
+        .then_some(())?;
+    let question = messages().find(|m| m.message.role == Role::User)?;
+    Some(crate::titles::plain_title(&question.message.content)).filter(|t| !t.is_empty())
 }
 
 /// Renders a session for reading: a heading, then each message.
@@ -419,6 +437,7 @@ fn to_import(c: Checkpoint, format: Format, name: Option<&str>) -> Result<Import
                 summary_range: None,
                 tokens_before: None,
                 tokens_after: None,
+                pinned: m.pinned,
             },
         ));
     }
@@ -439,6 +458,7 @@ fn to_import(c: Checkpoint, format: Format, name: Option<&str>) -> Result<Import
                 summary_range: s.from.zip(s.to),
                 tokens_before: s.tokens_before,
                 tokens_after: s.tokens_after,
+                pinned: false,
             },
         ));
     }
@@ -463,6 +483,15 @@ fn to_import(c: Checkpoint, format: Format, name: Option<&str>) -> Result<Import
             // An import is activity: a fresh import is neither cleaned nor
             // evicted at once because the file is old.
             updated_at: None,
+        },
+        title: match c.session.title {
+            Some(t) => Some(
+                crate::titles::check_title(&t).map_err(|e| bad(format!("session.title: {e}")))?,
+            )
+            .filter(|t| !t.is_empty()),
+            // A file without one (Atmos's checkpoints): the title its first
+            // exchange would have given it.
+            None => first_exchange_title(&rows),
         },
         messages: rows.into_iter().map(|r| r.1).collect(),
     })

@@ -41,6 +41,7 @@ fn with_history(n: usize) -> (tempfile::TempDir, Store, String) {
             summary_range: None,
             tokens_before: None,
             tokens_after: None,
+            pinned: false,
         })
         .collect();
     let (s, _) = store
@@ -48,6 +49,7 @@ fn with_history(n: usize) -> (tempfile::TempDir, Store, String) {
             &ImportedSession {
                 session: session("bench"),
                 messages,
+                title: None,
             },
             0,
         )

@@ -49,6 +49,7 @@ fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
 
 struct Extra {
     archived: bool,
+    pinned: bool,
     is_summary: bool,
     range: Option<(i64, i64)>,
     tokens_before: Option<u64>,
@@ -57,6 +58,7 @@ struct Extra {
 
 const PLAIN: Extra = Extra {
     archived: false,
+    pinned: false,
     is_summary: false,
     range: None,
     tokens_before: None,
@@ -73,8 +75,8 @@ fn insert_message(
     tx.prepare_cached(
         "INSERT INTO messages (session_id, role, content, created_at, archived, interrupted, \
          is_summary, summary_from, summary_to, input_tokens, output_tokens, tokens_estimated, \
-         tokens_before, tokens_after) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         tokens_before, tokens_after, pinned) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         session_id,
@@ -91,6 +93,7 @@ fn insert_message(
         m.usage.is_some_and(|u| u.estimated),
         extra.tokens_before.map(|v| v as i64),
         extra.tokens_after.map(|v| v as i64),
+        extra.pinned,
     ])?;
     let id = tx.last_insert_rowid();
     for c in &m.context {
@@ -552,6 +555,7 @@ impl Store {
             &message,
             &Extra {
                 archived: false,
+                pinned: false,
                 is_summary: true,
                 range: Some(summary.range),
                 tokens_before: Some(summary.tokens_before),
@@ -607,6 +611,7 @@ impl Store {
                 &m.message,
                 &Extra {
                     archived: m.archived,
+                    pinned: m.pinned && !m.archived,
                     is_summary: m.is_summary,
                     range,
                     tokens_before: m.tokens_before,
@@ -626,8 +631,16 @@ impl Store {
         }
         tx.execute(
             "UPDATE sessions SET message_count = ?1, archived_count = ?2, summary_count = ?3, \
-             input_tokens = ?5, output_tokens = ?6 WHERE id = ?4",
-            params![count, archived, summaries, session.id, input, output],
+             input_tokens = ?5, output_tokens = ?6, title = ?7 WHERE id = ?4",
+            params![
+                count,
+                archived,
+                summaries,
+                session.id,
+                input,
+                output,
+                imported.title
+            ],
         )
         .map_err(map)?;
         let evicted = evict(&tx, max_sessions, &session.id).map_err(map)?;

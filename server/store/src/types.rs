@@ -250,6 +250,7 @@ pub struct NewSummary {
 pub struct ImportedSession {
     pub session: NewSession,
     pub messages: Vec<ImportedMessage>,
+    pub title: Option<String>,
 }
 
 /// A message of an import; `old_id` lets summaries keep their ranges.
@@ -262,4 +263,5 @@ pub struct ImportedMessage {
     pub summary_range: Option<(i64, i64)>,
     pub tokens_before: Option<u64>,
     pub tokens_after: Option<u64>,
+    pub pinned: bool,
 }

@@ -7,7 +7,10 @@
 //!    and this process reading the matching `atmos/chat/delta` notification
 //!    (both clocks are this process's, so the two instants subtract);
 //! 3. the server's VmRSS and VmHWM idle after `initialize` and over 10,000
-//!    chat turns.
+//!    chat turns;
+//! 4. live sessions: from this process committing a message to a session
+//!    (another process, as a TUI or a second server would) to reading the
+//!    server's `atmos/session/updated` for it, with 1 and 1,000 sessions.
 //!
 //! Everything runs on 127.0.0.1 in throwaway projects. Every loop is bounded in
 //! count, every wait by [`WAIT`] and every phase by [`PHASE`]; on any failure
@@ -74,6 +77,10 @@ fn run(atmos: &str) -> Res<()> {
     let list = bench_list(atmos)?;
     let delta = bench_delta(atmos)?;
     let memory = bench_memory(atmos)?;
+    let live: Vec<(usize, Vec<Duration>)> = [1, SESSIONS]
+        .into_iter()
+        .map(|n| bench_live(atmos, n).map(|d| (n, d)))
+        .collect::<Res<_>>()?;
 
     let mut out = String::new();
     out.push_str("## Editor server (atmos ai serve)\n\n");
@@ -150,6 +157,29 @@ fn run(atmos: &str) -> Res<()> {
     out.push_str("| when | VmRSS | VmHWM |\n|---|---|---|\n");
     for (when, rss, hwm) in &memory {
         out.push_str(&format!("| {when} | {} | {} |\n", mib(*rss), mib(*hwm)));
+    }
+
+    out.push_str("\n### Live sessions across processes\n\n");
+    out.push_str(&format!(
+        "From this process committing a message to a followed session (its own SQLite \
+         connection: another process, as the TUI, `atmos ai ask` or a second server is) to \
+         reading the server's `atmos/session/updated` carrying it. {LIVE_COMMITS} commits, each \
+         after a pause of 0–{} ms (so that commits fall anywhere in the server's {} ms poll).\n\n",
+        LIVE_MAX_PAUSE.as_millis(),
+        atmos_ai::watch::POLL_INTERVAL.as_millis()
+    ));
+    out.push_str("| sessions in the database | p50 | p90 | p99 | max |\n|---|---|---|---|---|\n");
+    for (n, d) in &live {
+        let mut d = d.clone();
+        d.sort();
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            thousands(*n),
+            ms(pct(&d, 0.50)),
+            ms(pct(&d, 0.90)),
+            ms(pct(&d, 0.99)),
+            ms(*d.last().unwrap_or(&Duration::ZERO))
+        ));
     }
     print!("{out}");
     Ok(())
@@ -286,6 +316,68 @@ fn bench_delta(atmos: &str) -> Res<Vec<Duration>> {
     }
     s.shutdown()?;
     Ok(added)
+}
+
+const LIVE_COMMITS: usize = 100;
+const LIVE_MAX_PAUSE: Duration = Duration::from_millis(150);
+
+/// Commit-to-notification latencies of a followed session, with `sessions`
+/// sessions in the database.
+fn bench_live(atmos: &str, sessions: usize) -> Res<Vec<Duration>> {
+    let phase = Instant::now() + PHASE;
+    let p = TestProject::new("ai:\n  sessions:\n    enabled: true\n    max_sessions: 0\n");
+    let mut s = Server::start(atmos, &p, &[])?;
+    s.initialize(p.root())?;
+    let creates: Vec<_> = (1..sessions)
+        .map(|i| {
+            (
+                "atmos/session/create",
+                json!({ "name": format!("other-{i:04}") }),
+            )
+        })
+        .collect();
+    s.pipeline(&creates, LIST_IN_FLIGHT, phase)?;
+    let created = s.call("atmos/session/create", json!({ "name": "live" }))?;
+    let id = created["session"]["id"]
+        .as_str()
+        .ok_or("no session id")?
+        .to_string();
+    s.call("atmos/session/subscribe", json!({ "name": "live" }))?;
+    let mut db = rusqlite::Connection::open(p.db_path()).map_err(|e| e.to_string())?;
+    db.busy_timeout(WAIT).map_err(|e| e.to_string())?;
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut out = Vec::new();
+    for i in 0..LIVE_COMMITS {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        std::thread::sleep(LIVE_MAX_PAUSE.mul_f64((seed >> 33) as f64 / (1u64 << 31) as f64));
+        let text = format!("live {i}");
+        let tx = db.transaction().map_err(|e| e.to_string())?;
+        tx.execute(
+            "INSERT INTO messages (session_id, role, content, created_at) VALUES (?1, 'user', ?2, ?3)",
+            rusqlite::params![id, text, chrono::Utc::now().timestamp_millis()],
+        )
+        .map_err(|e| e.to_string())?;
+        tx.execute(
+            "UPDATE sessions SET message_count = message_count + 1 WHERE id = ?1",
+            [&id],
+        )
+        .map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())?;
+        let committed = Instant::now();
+        loop {
+            let (at, msg) = s.recv(phase)?;
+            let carries = msg["method"] == "atmos/session/updated"
+                && msg["params"]["messages"]
+                    .as_array()
+                    .is_some_and(|m| m.iter().any(|m| m["content"] == json!(text)));
+            if carries {
+                out.push(at.saturating_duration_since(committed));
+                break;
+            }
+        }
+    }
+    s.shutdown()?;
+    Ok(out)
 }
 
 /// (when, VmRSS kB, VmHWM kB) rows.
