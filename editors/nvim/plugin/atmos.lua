@@ -69,3 +69,37 @@ end, { nargs = 0, desc = "Atmos: summarise the oldest messages of the current se
 cmd("AtmosCancel", function()
   atmos().cancel()
 end, { nargs = 0, desc = "Atmos: stop the reply that is streaming" })
+
+cmd("AtmosFork", function(o)
+  atmos().fork(o.args ~= "" and o.args or nil)
+end, { nargs = "?", desc = "Atmos: fork the session at the message under the cursor (or the newest) and open the fork" })
+
+cmd("AtmosPin", function(o)
+  atmos().pin(o.bang and false or nil)
+end, { nargs = 0, bang = true, desc = "Atmos: pin or unpin the message under the cursor (! unpins)" })
+
+cmd("AtmosUncompact", function()
+  atmos().uncompact()
+end, { nargs = 0, desc = "Atmos: undo a compaction: the messages its summary replaced are sent again" })
+
+cmd("AtmosTitle", function(o)
+  if o.bang then
+    return atmos().title("")
+  end
+  if o.args ~= "" then
+    return atmos().title(o.args)
+  end
+  local c = require("atmos.chat").current
+  if not c then
+    return atmos().title("") -- says that no chat is open
+  end
+  vim.ui.input({ prompt = "Title: ", default = c.session.title or "" }, function(text)
+    if text then
+      atmos().title(text)
+    end
+  end)
+end, { nargs = "?", bang = true, desc = "Atmos: set the current session's title (! clears it)" })
+
+cmd("AtmosBackup", function(o)
+  atmos().backup(o.args ~= "" and o.args or nil)
+end, { nargs = "?", complete = "file", desc = "Atmos: back up the sessions database (default .atmos/sessions/sessions.db.backup)" })

@@ -12,7 +12,8 @@ FAKE=$!
 trap 'tmux kill-session -t atmos-capture 2>/dev/null || true; kill $FAKE; rm -rf "$WORK"' EXIT
 for _ in $(seq 50); do [ -s "$WORK/url" ] && break; sleep 0.1; done
 URL=$(head -n1 "$WORK/url")
-printf 'ai:\n  default_provider: anthropic\n  providers:\n    anthropic:\n      base_url: %s\n  sessions:\n    enabled: true\n' "$URL" > "$WORK/atmos.yaml"
+# use_ai_summary off: the title is the first line of the question (the fake would echo one)
+printf 'ai:\n  default_provider: anthropic\n  providers:\n    anthropic:\n      base_url: %s\n  sessions:\n    enabled: true\n    auto_compact:\n      use_ai_summary: false\n' "$URL" > "$WORK/atmos.yaml"
 printf 'components:\n  terraform:\n    vpc:\n      vars:\n        ipv4_primary_cidr_block: 10.100.0.0/18\n' > "$WORK/prod.yaml"
 cat > "$WORK/init.lua" <<LUA
 vim.opt.rtp:prepend("$REPO/editors/nvim")

@@ -39,8 +39,11 @@ class Fake:
         """Every chat request the provider received, oldest first."""
         return [r for r in self._call("GET", "/__fake/requests") if r["method"] == "POST"]
 
-    def reply(self, deltas, delay_ms=0):
-        self._call("POST", "/__fake/reply", {"deltas": deltas, "delayMs": delay_ms})
+    def reply(self, deltas, delay_ms=0, input_tokens=None, output_tokens=None):
+        body = {"deltas": deltas, "delayMs": delay_ms}
+        if input_tokens is not None:
+            body.update(inputTokens=input_tokens, outputTokens=output_tokens)
+        self._call("POST", "/__fake/reply", body)
 
     def fault(self, status):
         self._call("POST", "/__fake/fault", {"status": status})
@@ -57,17 +60,20 @@ def fake():
     f.stop()
 
 
-def write_config(root: Path, fake_url: str, sessions_enabled=True):
+def write_config(root: Path, fake_url: str, sessions_enabled=True, pricing=None, redact=False):
+    """`pricing`: (input, output) USD per million tokens for anthropic; `redact`: mask secrets."""
+    priced = f"\n      pricing:\n        input: {pricing[0]}\n        output: {pricing[1]}" if pricing else ""
     root.joinpath("atmos.yaml").write_text(f"""\
 ai:
   default_provider: anthropic
   providers:
     anthropic:
-      base_url: {fake_url}
+      base_url: {fake_url}{priced}
     openai:
       base_url: {fake_url}/v1
   sessions:
     enabled: {"true" if sessions_enabled else "false"}
+    redact: {"true" if redact else "false"}
     auto_compact:
       enabled: true
       preserve_recent: 2

@@ -1,8 +1,12 @@
 --- The chat split: a transcript buffer (`atmos://chat/<name>`, markdown) over a small input
 --- buffer. Replies stream into the transcript from `atmos/chat/delta`; the winbar shows the
---- session, provider, model, skill and a token estimate.
+--- session, its title, provider, model, skill, a token estimate, what it used and cost.
+--- Each message's heading carries an extmark, so commands find the message under the cursor.
 local client = require("atmos.client")
 local config = require("atmos.config")
+local cost = require("atmos.cost")
+local live = require("atmos.live")
+local marks = require("atmos.marks")
 local transcript = require("atmos.transcript")
 local util = require("atmos.util")
 
@@ -25,6 +29,12 @@ local codes = client.errors
 ---@field deleted? boolean
 ---@field stopping? boolean      a stopped turn the server has not stored yet
 ---@field queued? table          `{ text, context }` sent once it has
+---@field marks table<integer, table>  extmark id (on a heading) → its message
+---@field loaded? boolean        the transcript was read once
+---@field gen integer            bumped by every change from elsewhere (a reload started before re-reads)
+---@field replying_elsewhere? boolean  another process holds the session's turn
+---@field pending_reload? boolean  a change from elsewhere came during this chat's own turn
+---@field live? string           the subscription: "pending", "on", "off" or "unsupported"
 
 ---@type atmos.Chat[]
 local chats = {}
@@ -89,21 +99,43 @@ local function estimate(c)
   return n
 end
 
+--- A session's name with its title next to it (cut when long): `vpc — How should I…`.
+---@param s table
+---@param width? integer  the title's most characters
+---@return string
+function M.name_and_title(s, width)
+  local title = type(s.title) == "string" and vim.trim(s.title) or ""
+  if title == "" then
+    return s.name
+  end
+  width = width or 48
+  if vim.fn.strchars(title) > width then
+    title = vim.fn.strcharpart(title, 0, width - 1) .. "…"
+  end
+  return ("%s — %s"):format(s.name, title)
+end
+
 ---@param c atmos.Chat
 ---@return string
 function M.header(c)
   local s = c.session
-  local parts = {
-    s.name,
-    ("[%s] %s"):format(s.provider, s.model),
-    "skill " .. s.skill,
-    ("%d msgs"):format(s.messageCount or 0),
-    ("~%d tokens"):format(estimate(c)),
-  }
+  local parts = { M.name_and_title(s) }
   if c.deleted then
     table.insert(parts, "deleted")
   elseif c.status then
     table.insert(parts, c.status)
+  elseif c.replying_elsewhere then
+    table.insert(parts, "replying elsewhere…")
+  end
+  vim.list_extend(parts, {
+    ("[%s] %s"):format(s.provider, s.model),
+    "skill " .. s.skill,
+    ("%d msgs"):format(s.messageCount or 0),
+    ("~%d tokens"):format(estimate(c)),
+  })
+  vim.list_extend(parts, cost.parts(c.root, s))
+  if type(s.forkedFrom) == "table" and s.forkedFrom.name then
+    table.insert(parts, "forked from " .. s.forkedFrom.name)
   end
   return table.concat(parts, " · ")
 end
@@ -114,7 +146,7 @@ local function windows(c)
 end
 
 ---@param c atmos.Chat
-local function update_header(c)
+function M.update_header(c)
   if not alive(c) then
     return
   end
@@ -151,22 +183,77 @@ local function edit(c, fn)
   end
 end
 
+--- Replaces a message (not archived, not a summary) by its new version from the server,
+--- redrawing only its heading (as after a pin).
+---@param c atmos.Chat
+---@param msg table  the message as this chat has it
+---@param new table
+function M.replace_message(c, msg, new)
+  for k in pairs(msg) do
+    msg[k] = nil
+  end
+  for k, v in pairs(new) do
+    msg[k] = v
+  end
+  local row = alive(c) and marks.row(c, msg)
+  if row then
+    edit(c, function()
+      vim.api.nvim_buf_set_lines(c.buf, row, row + 1, false, { transcript.heading(msg, "##") })
+      marks.drop(c, row, row)
+      marks.mark(c, row, msg)
+    end)
+  end
+  M.update_header(c)
+end
+
 ---@param c atmos.Chat
 local function redraw(c)
   if not alive(c) then
     return
   end
-  local lines, folds = transcript.render(c.messages)
+  local lines, folds, r = transcript.render(c.messages, { streaming = c.replying_elsewhere })
   c.folds = folds
   edit(c, function()
+    marks.clear(c)
     vim.api.nvim_buf_set_lines(c.buf, 0, -1, false, lines)
+    marks.place(c, r, 0)
   end)
   for _, win in ipairs(windows(c)) do
     vim.api.nvim_win_call(win, function()
       vim.cmd("silent! normal! zX")
     end)
   end
-  update_header(c)
+  M.update_header(c)
+end
+
+--- Redraws messages `from`..end only (they are new, or changed at the end), else all.
+---@param c atmos.Chat
+---@param from integer
+local function redraw_from(c, from)
+  if not alive(c) then
+    return
+  end
+  local r = transcript.render_tail(c.messages, from, { streaming = c.replying_elsewhere })
+  local row
+  if r then
+    local msg = c.messages[from]
+    row = msg and marks.row(c, msg)
+    if not row and from > 1 then
+      -- New messages: after what is there (when the one before them is drawn).
+      row = marks.row(c, c.messages[from - 1]) and vim.api.nvim_buf_line_count(c.buf)
+    elseif not row then
+      row = 0
+    end
+  end
+  if not r or not row then
+    return redraw(c)
+  end
+  edit(c, function()
+    marks.drop(c, row)
+    vim.api.nvim_buf_set_lines(c.buf, row, -1, false, r.lines)
+    marks.place(c, r, row)
+  end)
+  M.update_header(c)
 end
 
 ---@param c atmos.Chat
@@ -232,6 +319,8 @@ end
 ---@param c atmos.Chat
 ---@param cb? fun()  runs once the transcript is redrawn
 function M.reload(c, cb)
+  local gen = c.gen
+  c.pending_reload = false
   client.session_resume(
     c.root,
     { id = c.session.id, limit = 0 },
@@ -240,6 +329,9 @@ function M.reload(c, cb)
       load_all(c.root, c.session, function(messages)
         if c.request then
           return -- a turn started meanwhile: what it shows stays
+        end
+        if c.gen ~= gen then
+          return M.reload(c, cb) -- changed elsewhere while reading: read again
         end
         c.messages = messages
         redraw(c)
@@ -257,9 +349,48 @@ function M.refresh_header(c)
   client.session_resume(c.root, { id = c.session.id, limit = 0 }, function(err, res)
     if not err then
       c.session = res.session
-      update_header(c)
+      M.update_header(c)
     end
   end)
+end
+
+--- After a turn of this chat: the session's counters, and the ids of the question and
+--- reply just sent (the last two messages), so commands can find them under the cursor.
+---@param c atmos.Chat
+---@param user table  the question, as this chat drew it
+local function after_turn(c, user)
+  client.session_resume(c.root, { id = c.session.id, limit = 2 }, function(err, res)
+    if err then
+      return
+    end
+    c.session = res.session
+    -- The newest question (pinned ones may come first): the one this chat sent.
+    local same, last
+    for _, m in ipairs(res.messages or {}) do
+      if m.role == "user" and not m.isSummary then
+        last = m
+        same = m.content == user.content and m or same
+      end
+    end
+    local stored = same or last
+    if stored and user.id == nil then
+      for k, v in pairs(stored) do
+        user[k] = v
+      end
+    end
+    M.update_header(c)
+  end)
+end
+
+--- Applies what changed elsewhere during this chat's own turn, once it ended.
+---@param c atmos.Chat
+local function catch_up(c)
+  if c.pending_reload then
+    c.pending_reload = false
+    M.reload(c)
+    return true
+  end
+  return false
 end
 
 -- Windows.
@@ -308,6 +439,9 @@ local function create_buffers(c)
         M.close(c)
       end, "Atmos: close the chat")
     end
+    map(c.buf, "n", keys.pin, function()
+      require("atmos.history").pin(c)
+    end, "Atmos: pin or unpin the message under the cursor")
   end
   for _, buf in ipairs({ c.buf, c.input }) do
     vim.api.nvim_create_autocmd("BufEnter", {
@@ -330,7 +464,7 @@ local function set_window_options(c, win)
   vim.wo[win].number = false
   vim.wo[win].relativenumber = false
   vim.wo[win].conceallevel = 2
-  update_header(c)
+  M.update_header(c)
 end
 
 --- Shows a chat's windows (or focuses them when they are open) and puts the cursor in its input.
@@ -404,13 +538,23 @@ function M.open_session(root, session, cb)
   if c and alive(c) then
     return focus(c, cb)
   end
-  c = { root = root, session = session, messages = {}, folds = {}, reply_text = "" }
+  c = { root = root, session = session, messages = {}, folds = {}, reply_text = "", marks = {}, gen = 0 }
   table.insert(chats, c)
   create_buffers(c)
+  live.attach(c)
   M.show(c)
+  cost.load(root, function()
+    for _, other in ipairs(chats) do
+      if other.root == root then
+        M.update_header(other)
+      end
+    end
+  end)
   load_all(root, session, function(messages)
     c.messages = messages
+    c.loaded = true
     redraw(c)
+    live.subscribe(c)
     local tw = windows(c)[1]
     if tw then
       vim.api.nvim_win_set_cursor(tw, { vim.api.nvim_buf_line_count(c.buf), 0 })
@@ -492,6 +636,15 @@ function M.send(c, text, context)
     util.notify("atmos: a reply is still streaming: wait for it, or stop it with :AtmosCancel", vim.log.levels.WARN)
     return false
   end
+  if c.replying_elsewhere then
+    util.notify(
+      ("atmos: %s is replying elsewhere (another editor, the terminal chat or `atmos ai ask`): "
+        .. "your message stays in the input; send it when the reply has arrived"):format(c.session.name),
+      vim.log.levels.WARN
+    )
+    M.give_back(c, text)
+    return false
+  end
   if c.stopping then
     -- The server is still storing the stopped reply: send once it has (else it answers busy).
     c.queued = { text = text, context = context }
@@ -519,8 +672,11 @@ function M.send(c, text, context)
   append(c, user_lines)
   local first = was_empty and 0 or start
   c.reply_header = first + #user_lines - 3
+  local reply = { role = "assistant" }
+  marks.mark(c, first, user)
+  marks.mark(c, c.reply_header, reply)
   c.status = "replying…"
-  update_header(c)
+  M.update_header(c)
 
   local params = { id = c.session.id, message = text, token = token }
   if context and #context > 0 then
@@ -536,8 +692,11 @@ function M.send(c, text, context)
       M.turn_failed(c, err, text, first)
       return
     end
+    for k, v in pairs(res.reply) do
+      reply[k] = v
+    end
     table.insert(c.messages, user)
-    table.insert(c.messages, res.reply)
+    table.insert(c.messages, reply)
     set_reply_heading(c, transcript.heading(res.reply, "##"))
     if res.reply.content ~= c.reply_text then
       -- Deltas lost or not streamed: the stored reply is the truth.
@@ -550,14 +709,32 @@ function M.send(c, text, context)
       append(c, { "" })
     end
     c.reply_header = nil
+    if (res.redacted or 0) > 0 then
+      util.notify(
+        ("atmos: masked %d secret(s) before sending (ai.sessions.redact): the model and the history "
+          .. "have [REDACTED] in their place"):format(res.redacted),
+        vim.log.levels.WARN
+      )
+    end
     if res.compaction and res.compaction.compacted then
       M.announce_compaction(res.compaction)
       M.reload(c)
-    else
-      M.refresh_header(c)
+    elseif (res.redacted or 0) > 0 then
+      M.reload(c) -- show the question as it was stored: masked
+    elseif not catch_up(c) then
+      after_turn(c, user)
     end
   end)
   return true
+end
+
+--- Puts a message that was not sent back into the input (unless something else is typed there).
+---@param c atmos.Chat
+---@param text string
+function M.give_back(c, text)
+  if alive(c) and vim.trim(table.concat(vim.api.nvim_buf_get_lines(c.input, 0, -1, false), "\n")) == "" then
+    vim.api.nvim_buf_set_lines(c.input, 0, -1, false, transcript.split(text))
+  end
 end
 
 --- Ends a reply that was cut off (stopped, or the provider failed): what arrived stays,
@@ -570,6 +747,7 @@ local function end_cut_reply(c)
   else
     edit(c, function()
       vim.api.nvim_buf_set_lines(c.buf, c.reply_header, -1, false, {})
+      marks.drop(c, c.reply_header)
     end)
   end
   c.reply_header = nil
@@ -590,12 +768,12 @@ function M.turn_failed(c, err, text, first)
     -- Nothing was stored (busy, missing key, sessions off, …): give the message back.
     edit(c, function()
       vim.api.nvim_buf_set_lines(c.buf, first, -1, false, {})
+      marks.drop(c, first)
     end)
     c.reply_header = nil
-    if alive(c) and vim.trim(table.concat(vim.api.nvim_buf_get_lines(c.input, 0, -1, false), "\n")) == "" then
-      vim.api.nvim_buf_set_lines(c.input, 0, -1, false, transcript.split(text))
-    end
-    update_header(c)
+    M.give_back(c, text)
+    M.update_header(c)
+    catch_up(c)
   end
 end
 
@@ -627,7 +805,7 @@ function M.cancel(c)
   c.token = nil
   c.status = nil
   end_cut_reply(c)
-  update_header(c)
+  M.update_header(c)
   util.notify("atmos: reply stopped; what arrived is kept, marked interrupted")
 end
 
@@ -647,6 +825,67 @@ function M.stopped_turn_stored(c)
   end)
 end
 
+-- Changes made elsewhere (`atmos/session/updated`, see atmos.live).
+
+--- The index in `c.messages` of the message with this id.
+local function index_of(c, id)
+  for i, m in ipairs(c.messages) do
+    if m.id == id then
+      return i
+    end
+  end
+end
+
+--- Applies what another process changed in a chat's session: new messages are added,
+--- a message it shows is replaced (a reply streaming elsewhere grows), a rewritten
+--- history is read again; the winbar says when another process is replying.
+---@param c atmos.Chat
+---@param p table  the notification's params
+function M.apply_update(c, p)
+  c.gen = c.gen + 1
+  c.session = p.session or c.session
+  local was = c.replying_elsewhere
+  c.replying_elsewhere = p.replyingElsewhere == true
+  if c.request or c.stopping then
+    -- This chat's own turn is being drawn: catch up once it ends.
+    c.pending_reload = c.pending_reload or p.reload or #(p.messages or {}) > 0
+    M.update_header(c)
+    return
+  end
+  if p.reload then
+    M.update_header(c)
+    M.reload(c)
+    return
+  end
+  local from
+  for _, m in ipairs(p.messages or {}) do
+    local i = index_of(c, m.id)
+    if i then
+      -- In place: the heading's mark keeps pointing at it.
+      local old = c.messages[i]
+      for k in pairs(old) do
+        old[k] = nil
+      end
+      for k, v in pairs(m) do
+        old[k] = v
+      end
+    else
+      table.insert(c.messages, m)
+      i = #c.messages
+    end
+    from = math.min(from or i, i)
+  end
+  local last = c.messages[#c.messages]
+  if was ~= c.replying_elsewhere and last and last.role == "assistant" then
+    from = math.min(from or #c.messages, #c.messages) -- its heading says whether it is still coming
+  end
+  if from then
+    redraw_from(c, from)
+  else
+    M.update_header(c)
+  end
+end
+
 -- Server notifications.
 
 client.on(client.notifications.chat_delta, function(p, root)
@@ -664,19 +903,19 @@ client.on(client.notifications.compact_status, function(p, root)
     util.notify(("atmos: compacting %d message(s) of %s…"):format(p.messageCount or 0, name))
     if c then
       c.status = "compacting…"
-      update_header(c)
+      M.update_header(c)
     end
   elseif p.stage == "completed" then
     -- The result (of the turn or of :AtmosCompact) says what it saved.
     if c then
       c.status = c.request and "replying…" or nil
-      update_header(c)
+      M.update_header(c)
     end
   elseif p.stage == "failed" then
     util.notify(("atmos: compacting %s failed: %s"):format(name, p.error or "see :LspLog"), vim.log.levels.WARN)
     if c then
       c.status = nil
-      update_header(c)
+      M.update_header(c)
     end
   end
 end)
@@ -690,19 +929,21 @@ client.on(client.notifications.sessions_changed, function(p, root)
       if p.reason == "deleted" or p.reason == "evicted" or p.reason == "cleaned" then
         c.deleted = true
         c.request = nil
-        update_header(c)
+        c.live = "off"
+        c.replying_elsewhere = false
+        M.update_header(c)
       elseif p.reason == "renamed" then
         c.session.name = p.name
         if alive(c) then
           pcall(vim.api.nvim_buf_set_name, c.buf, buffer_name(c))
           pcall(vim.api.nvim_buf_set_name, c.input, "atmos://input/" .. p.name)
         end
-        update_header(c)
+        M.update_header(c)
       elseif p.reason == "chat" and c.stopping then
         M.stopped_turn_stored(c)
-      elseif p.reason == "chat" and not c.request then
-        M.reload(c)
-      elseif p.reason == "updated" and not c.request then
+      elseif (p.reason == "chat" or p.reason == "updated") and not c.request and not live.on(c) then
+        -- (Subscribed, `atmos/session/updated` brings what other processes changed, and
+        -- this chat draws what it changes itself.)
         M.reload(c)
       end
     end

@@ -18,10 +18,16 @@ M.methods = {
   session_export = "atmos/session/export",
   session_import = "atmos/session/import",
   session_compact = "atmos/session/compact",
+  session_fork = "atmos/session/fork",
+  session_uncompact = "atmos/session/uncompact",
+  session_pin = "atmos/session/pin",
+  session_subscribe = "atmos/session/subscribe",
+  session_unsubscribe = "atmos/session/unsubscribe",
   chat = "atmos/chat",
   providers_list = "atmos/providers/list",
   skills_list = "atmos/skills/list",
   status = "atmos/status",
+  backup = "atmos/backup",
 }
 
 --- Notifications the server sends.
@@ -29,10 +35,12 @@ M.notifications = {
   chat_delta = "atmos/chat/delta",
   compact_status = "atmos/compact/status",
   sessions_changed = "atmos/sessions/changed",
+  session_updated = "atmos/session/updated",
 }
 
 --- `error.code` values of docs/protocol.md.
 M.errors = {
+  method_not_found = -32601,
   invalid_params = -32602,
   request_cancelled = -32800,
   session_not_found = 1001,

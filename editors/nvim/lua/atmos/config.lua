@@ -6,6 +6,7 @@ local M = {}
 ---@field send_insert string insert mode, in the input buffer
 ---@field cancel string     normal and insert mode, in the input and transcript buffers
 ---@field close string      normal mode, in the input and transcript buffers
+---@field pin string        normal mode, in the transcript: pin or unpin the message under the cursor
 
 ---@class atmos.Config
 ---@field cmd string[]           how to start the server
@@ -25,6 +26,7 @@ M.defaults = {
     send_insert = "<C-s>",
     cancel = "<C-c>",
     close = "q",
+    pin = "gp",
   },
   layout = "right",
   width = 0.4,

@@ -169,4 +169,50 @@ function M.cancel()
   chat().cancel(current(true))
 end
 
+local function history()
+  return require("atmos.history")
+end
+
+--- Forks the current session at the message under the cursor (or its newest) into a new
+--- session (`new_name`, or NAME-fork), and opens its chat.
+---@param new_name? string
+function M.fork(new_name)
+  local c = current()
+  if c then
+    history().fork(c, new_name)
+  end
+end
+
+--- Pins the message under the cursor (or the newest), or unpins it: `pinned` nil toggles.
+---@param pinned? boolean
+function M.pin(pinned)
+  local c = current()
+  if c then
+    history().pin(c, pinned)
+  end
+end
+
+--- Undoes the compaction of the summary under the cursor, else of the live summary.
+function M.uncompact()
+  local c = current()
+  if c then
+    history().uncompact(c)
+  end
+end
+
+--- Sets the current session's title ("" clears it).
+---@param title string
+function M.title(title)
+  local c = current()
+  if c then
+    sessions().set_title(c, title)
+  end
+end
+
+--- Backs the whole sessions database up (to `path`, else .atmos/sessions/sessions.db.backup).
+---@param path? string
+function M.backup(path)
+  sessions().backup(path)
+end
+
 return M

@@ -2,15 +2,21 @@
 --- sessions and their actions, search, skills, providers and models, clean.
 local chat = require("atmos.chat")
 local client = require("atmos.client")
+local cost = require("atmos.cost")
 local util = require("atmos.util")
 
 local M = {}
 
---- One picker line for a session: name, provider badge, creation date, message count.
+--- One picker line for a session: name and title, provider badge, creation date, message count.
 ---@param s table
 ---@return string
 function M.format_session(s)
-  local line = ("%s  [%s]  %s  %d msgs"):format(s.name, s.provider, util.short_time(s.createdAt):sub(1, 10), s.messageCount)
+  local line = ("%s  [%s]  %s  %d msgs"):format(
+    chat.name_and_title(s, 60),
+    s.provider,
+    util.short_time(s.createdAt):sub(1, 10),
+    s.messageCount
+  )
   if s.snippet then
     line = line .. "  — " .. s.snippet:gsub("\n", " ")
   end
@@ -210,8 +216,39 @@ local function update(c, changes, said)
     vim.tbl_extend("force", { id = c.session.id }, changes),
     util.on_ok(function(session)
       c.session = session
-      chat.refresh_header(c)
+      chat.update_header(c)
       util.notify(said(session))
+    end)
+  )
+end
+
+--- `:AtmosTitle {text}`: sets the title shown next to a chat's session name ("" clears it).
+---@param c atmos.Chat
+---@param title string
+function M.set_title(c, title)
+  title = vim.trim(title)
+  update(c, { title = title }, function(session)
+    if title == "" then
+      return ("atmos: %s has no title now"):format(session.name)
+    end
+    return ("atmos: %s is titled %q"):format(session.name, session.title or title)
+  end)
+end
+
+--- `:AtmosBackup [path]`: a consistent copy of the whole sessions database (while chats
+--- and servers run); without a path, to .atmos/sessions/sessions.db.backup.
+---@param path? string
+function M.backup(path)
+  local root = chat.root()
+  local params = vim.empty_dict()
+  if path and vim.trim(path) ~= "" then
+    params = { path = vim.fn.fnamemodify(vim.fn.expand(vim.trim(path)), ":p") }
+  end
+  client.backup(
+    root,
+    params,
+    util.on_ok(function(res)
+      util.notify(("atmos: backed up the sessions database to %s (%d bytes)"):format(res.path, res.bytes or 0))
     end)
   )
 end
@@ -248,6 +285,7 @@ function M.pick_model(c)
     c.root,
     vim.empty_dict(),
     util.on_ok(function(res)
+      cost.remember(c.root, res.providers)
       vim.ui.select(res.providers, {
         prompt = "Provider for " .. c.session.name,
         format_item = function(p)
