@@ -79,6 +79,35 @@ export class AtmosApi {
     return this.send(p.SessionCompact, params);
   }
 
+  /** A new session with the history up to and including message `at` (default the newest). */
+  forkSession(params: p.ForkParams): Promise<p.CreateResult> {
+    return this.send(p.SessionFork, params);
+  }
+
+  /** Undoes a compaction: what the summary replaced is active again. */
+  uncompactSession(params: p.UncompactParams): Promise<p.UncompactResult> {
+    return this.send(p.SessionUncompact, params);
+  }
+
+  /** Pins (or unpins, with `pinned: false`) a message. */
+  pinMessage(params: p.PinParams): Promise<p.PinResult> {
+    return this.send(p.SessionPin, params);
+  }
+
+  /** Follows a session: then `atmos/session/updated` reports other processes' changes to it. */
+  subscribe(params: p.SubscribeParams): Promise<p.SubscribeResult> {
+    return this.send(p.SessionSubscribe, params);
+  }
+
+  unsubscribe(params: p.UnsubscribeParams): Promise<p.UnsubscribeResult> {
+    return this.send(p.SessionUnsubscribe, params);
+  }
+
+  /** An online backup of the sessions database. */
+  backup(params: p.BackupParams = {}): Promise<p.BackupResult> {
+    return this.send(p.Backup, params);
+  }
+
   /** One turn; the reply streams as `atmos/chat/delta` carrying `params.token`. */
   chat(params: p.ChatParams, token?: CancellationToken): Promise<p.ChatResult> {
     return this.send(p.Chat, params, token);

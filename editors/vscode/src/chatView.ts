@@ -8,10 +8,19 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 import type { AtmosClient, ClientManager } from "./client";
 import type { ErrorReporter } from "./errors";
+import { pricingOf, sessionUsage } from "./cost";
 import { describeError, errorCode, isCancelled, UserError } from "./errorInfo";
-import { type ContextRef, type Message, type Session, type Target } from "./protocol";
+import { applyUpdate, Follower, newestMessageId, replyStreamingElsewhere } from "./live";
+import {
+  type ContextRef,
+  type Message,
+  type ProviderInfo,
+  type Session,
+  type SessionUpdatedParams,
+  type Target,
+} from "./protocol";
 import { estimateTokens, groupTranscript, type Entry } from "./transcript";
-import { isAboutSession, StoredWaiter, userMessageKept } from "./turns";
+import { isAboutSession, redactionNotice, StoredWaiter, userMessageKept } from "./turns";
 import type { ChatHeader, ChatState, FromWebview, InlineError, PendingTurn, SessionOption, ToWebview } from "./webviewMessages";
 
 interface Turn {
@@ -42,9 +51,12 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private session?: Session;
   /** The whole transcript as loaded (oldest first, summaries included). */
   private messages: Message[] = [];
+  /** The session whose transcript `messages` is (it lags behind `session` while one opens). */
+  private messagesOf?: string;
   private entries: Entry[] = [];
   private pending?: PendingTurn;
   private errors: InlineError[] = [];
+  private notices: string[] = [];
   private sessions: SessionOption[] = [];
   private next = { provider: "", model: "", skill: "" };
   /** The user picked these for the next new session (else the server's defaults). */
@@ -59,6 +71,19 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private afterStop?: Promise<void>;
   /** Bumped by each `open`: an older one that finishes late does not win. */
   private openCount = 0;
+  /** The subscription to the session shown (`atmos/session/subscribe`). */
+  private readonly follower: Follower;
+  /** Another process holds the shown session's turn (`replyingElsewhere`). */
+  private replyingElsewhere = false;
+  /** The providers (with their pricing) of each project, from `atmos/providers/list`. */
+  private readonly providers = new WeakMap<AtmosClient, ProviderInfo[]>();
+  /** The reload running, and the one queued behind it (changes coalesce into one). */
+  private reloadRunning?: Promise<void>;
+  private reloadNext?: Promise<void>;
+  /** Updates that arrive while a reload runs, applied again on top of what it read. */
+  private readonly reloadLogs = new Set<Message[][]>();
+  /** The history was rewritten elsewhere during our own turn: reload after it. */
+  private reloadAfterTurn = false;
   /** The listeners of the current webview, disposed with it. */
   private viewDisposables: vscode.Disposable[] = [];
   private readonly disposables: vscode.Disposable[] = [];
@@ -71,7 +96,15 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     private readonly clients: ClientManager,
     private readonly reporter: ErrorReporter,
   ) {
+    this.follower = new Follower((line) => clients.output.appendLine(line));
     this.disposables.push(
+      clients.onSessionUpdated(({ client, params }) => this.onSessionUpdated(client, params)),
+      clients.onServerRestarted((client) => {
+        // Its subscriptions went with the old process.
+        if (client === this.client && this.session) {
+          void this.follow(true);
+        }
+      }),
       clients.onChatDelta(({ client, params }) => {
         const turn = this.turn;
         if (!turn || client !== this.client || params.token !== turn.token || !this.pending) {
@@ -101,7 +134,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
           case "chat":
             if (this.turn?.sessionId === current.id) {
               this.turn.stored = true;
-            } else if (!this.turn) {
+            } else if (!this.turn && !this.follower.isFollowing(client.api, current.id)) {
+              // (A followed session's turns made elsewhere come as `atmos/session/updated`.)
               void this.reload();
             }
             return;
@@ -147,6 +181,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
           return;
         }
         this.stop();
+        this.follower.forget();
         this.client = undefined;
         this.clearSession();
         this.sessions = [];
@@ -242,7 +277,13 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   <button type="button" class="picker" aria-label="Skill" title="Switch skill"></button>
   <span class="tokens"></span>
 </header>
+<div class="session-info" hidden>
+  <button type="button" class="session-title" aria-label="Title" title="The session's title (click to change it)"></button>
+  <span class="forked-from"></span>
+  <span class="usage"></span>
+</div>
 <main id="transcript" aria-live="polite"></main>
+<div class="elsewhere" role="status" hidden></div>
 <footer class="composer">
   <textarea aria-label="Message" rows="3" placeholder="Ask about your infrastructure (Enter sends, Shift+Enter for a new line)"></textarea>
   <div class="composer-buttons">
@@ -263,9 +304,21 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 
   private state(): ChatState {
     const s = this.session;
+    const pricing = s && this.client ? pricingOf(this.providers.get(this.client), s.provider) : undefined;
     return {
       header: {
-        session: s ? { id: s.id, name: s.name, provider: s.provider, model: s.model, skill: s.skill } : undefined,
+        session: s
+          ? {
+              id: s.id,
+              name: s.name,
+              provider: s.provider,
+              model: s.model,
+              skill: s.skill,
+              title: s.title,
+              forkedFrom: s.forkedFrom,
+              usage: sessionUsage(s, pricing),
+            }
+          : undefined,
         next: this.next,
         sessions: this.sessions,
         tokens: this.tokens,
@@ -273,7 +326,10 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       entries: this.entries,
       pending: this.pending,
       errors: this.errors,
+      notices: this.notices,
       loading: this.loading,
+      replyingElsewhere: this.replyingElsewhere,
+      streamingElsewhereId: replyStreamingElsewhere(this.messages, this.replyingElsewhere),
     };
   }
 
@@ -325,6 +381,18 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
           await vscode.env.openExternal(vscode.Uri.parse(m.href));
         }
         return;
+      case "fork":
+        await vscode.commands.executeCommand("atmos.forkSession", { messageId: m.messageId });
+        return;
+      case "pin":
+        await this.pin(m.messageId, m.pinned);
+        return;
+      case "uncompact":
+        await vscode.commands.executeCommand("atmos.uncompactSession", { summaryId: m.summaryId });
+        return;
+      case "setTitle":
+        await vscode.commands.executeCommand("atmos.sessions.setTitle");
+        return;
     }
   }
 
@@ -341,9 +409,14 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private clearSession(): void {
     this.session = undefined;
     this.messages = [];
+    this.messagesOf = undefined;
     this.entries = [];
     this.pending = undefined;
     this.tokens = undefined;
+    this.notices = [];
+    this.replyingElsewhere = false;
+    this.reloadAfterTurn = false;
+    void this.follower.unfollow();
   }
 
   /** A new chat: the next message creates an anonymous session. */
@@ -364,6 +437,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     }
     const opening = ++this.openCount;
     this.errors = [];
+    this.notices = [];
     this.loading = true;
     this.push();
     try {
@@ -371,10 +445,18 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       if (opening !== this.openCount) {
         return; // another session was chosen meanwhile
       }
+      if (this.client !== client || this.session?.id !== session.id) {
+        this.replyingElsewhere = false;
+        this.reloadAfterTurn = false;
+      }
       this.client = client;
       this.session = session;
       this.pending = undefined;
+      void this.loadPricing(client);
       await this.reload();
+      if (opening === this.openCount) {
+        await this.follow();
+      }
     } catch (e) {
       if (opening === this.openCount) {
         this.showError(e, "opening the session");
@@ -387,13 +469,44 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     }
   }
 
-  /** Reloads the current session and its whole transcript from the server. */
-  async reload(): Promise<void> {
+  /**
+   * Reloads the current session and its whole transcript from the server. Calls
+   * while one runs share a single reload after it.
+   */
+  reload(): Promise<void> {
+    if (!this.reloadRunning) {
+      return this.startReload();
+    }
+    if (!this.reloadNext) {
+      this.reloadNext = this.reloadRunning.then(() => {
+        this.reloadNext = undefined;
+        return this.startReload();
+      });
+    }
+    return this.reloadNext;
+  }
+
+  private startReload(): Promise<void> {
+    const running = this.loadTranscript().finally(() => {
+      if (this.reloadRunning === running) {
+        this.reloadRunning = undefined;
+      }
+    });
+    this.reloadRunning = running;
+    return running;
+  }
+
+  private async loadTranscript(): Promise<void> {
     const client = this.client;
     const session = this.session;
     if (!client || !session) {
       this.push();
       return;
+    }
+    const log: Message[][] = [];
+    this.reloadLogs.add(log);
+    if (!this.turn) {
+      this.reloadAfterTurn = false;
     }
     try {
       const [resumed, messages] = await Promise.all([
@@ -404,14 +517,83 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         return; // another session was opened meanwhile
       }
       this.session = resumed.session;
-      this.setTranscript(messages);
+      // What other processes changed while it was read is at least as new.
+      this.setTranscript(log.reduce(applyUpdate, messages));
+      this.messagesOf = session.id;
       if (!this.turn) {
         this.pending = undefined;
       }
     } catch (e) {
       this.showError(e, "loading the session");
+    } finally {
+      this.reloadLogs.delete(log);
     }
     this.push();
+  }
+
+  /**
+   * Subscribes to the session shown (`after` its newest message) so that what other
+   * processes do in it shows here; `again` after its server restarted.
+   */
+  private async follow(again = false): Promise<void> {
+    const client = this.client;
+    const session = this.session;
+    if (!client || !session || (this.messagesOf !== session.id && this.messages.length > 0)) {
+      return; // its transcript did not load: `after` would be wrong
+    }
+    try {
+      const result = await this.follower.follow(client.api, session.id, newestMessageId(this.messages), again);
+      if (result && this.client === client && this.session?.id === session.id) {
+        this.replyingElsewhere = result.replyingElsewhere;
+        this.session = { ...this.session, ...result.session };
+        this.push();
+      }
+    } catch (e) {
+      // Without it the chat still works: it shows others' changes when reopened.
+      this.clients.output.appendLine(`[atmos] following '${session.name}': ${describeError(e).message}`);
+    }
+  }
+
+  /** Another process changed the session shown: its new and changed messages, or reload. */
+  private onSessionUpdated(client: AtmosClient, params: SessionUpdatedParams): void {
+    if (client !== this.client || !this.session || params.sessionId !== this.session.id) {
+      return;
+    }
+    if (this.messagesOf !== undefined && this.messagesOf !== params.sessionId) {
+      return; // its transcript is still loading: the reload reads all of it
+    }
+    this.session = params.session;
+    this.replyingElsewhere = params.replyingElsewhere;
+    if (params.messages.length > 0) {
+      for (const log of this.reloadLogs) {
+        log.push(params.messages);
+      }
+      this.setTranscript(applyUpdate(this.messages, params.messages));
+    }
+    if (params.reload) {
+      if (this.turn) {
+        this.reloadAfterTurn = true;
+      } else {
+        void this.reload();
+      }
+    }
+    this.push();
+  }
+
+  /** The providers' pricing of a project, for the cost in the header. */
+  private async loadPricing(client: AtmosClient): Promise<void> {
+    if (this.providers.has(client)) {
+      return;
+    }
+    try {
+      const { providers } = await client.api.providers();
+      this.providers.set(client, providers);
+      if (client === this.client) {
+        this.push();
+      }
+    } catch (e) {
+      this.clients.output.appendLine(`[atmos] listing the providers: ${describeError(e).message}`);
+    }
   }
 
   private setTranscript(messages: Message[]): void {
@@ -446,7 +628,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       // Without a session, the active folder's project (not pinned: the next message picks it then).
       const client = this.client ?? this.clients.get();
       const { sessions } = await client.api.listSessions({ limit: 200 });
-      this.sessions = sessions.map((s) => ({ id: s.id, name: s.name }));
+      this.sessions = sessions.map((s) => ({ id: s.id, name: s.name, title: s.title }));
     } catch (e) {
       // The chat shows the error when it is used; here, only log it.
       this.clients.output.appendLine(`[atmos] listing sessions: ${describeError(e).message}`);
@@ -463,6 +645,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     try {
       const client = this.clientOrActive();
       const [providers, skills] = await Promise.all([client.api.providers(), client.api.skills()]);
+      this.providers.set(client, providers.providers);
       const provider = providers.providers.find((p) => p.name === providers.default);
       this.next = { provider: providers.default, model: provider?.model ?? "", skill: skills.default };
     } catch (e) {
@@ -536,7 +719,17 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       this.post({ type: "restoreInput", text: message });
       return;
     }
+    if (this.replyingElsewhere && this.session) {
+      this.showError(
+        new UserError(
+          `'${this.session.name}' is replying elsewhere (in the terminal or another editor): send again when that reply is done`,
+        ),
+      );
+      this.post({ type: "restoreInput", text: message });
+      return;
+    }
     this.errors = [];
+    this.notices = [];
     this.pending = { user: message, contextLabel, reply: "", streaming: true, interrupted: false };
     const cts = new vscode.CancellationTokenSource();
     let finished!: () => void;
@@ -571,7 +764,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
           throw new vscode.CancellationError();
         }
         this.session = session;
+        this.messagesOf = session.id;
         this.nextChosen = false;
+        void this.loadPricing(client);
+        // Followed before the first turn, so that nothing of it comes back as someone else's.
+        await this.follow();
       }
       if (turn.cancelled) {
         throw new vscode.CancellationError();
@@ -591,9 +788,17 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       if (this.pending) {
         this.pending = { ...this.pending, reply: result.reply.content, streaming: false };
       }
+      const masked = redactionNotice(result.redacted);
+      if (masked) {
+        // The stored (and sent) message has [REDACTED] in their place: it replaces the typed one below.
+        this.notices = [...this.notices, masked];
+        vscode.window.setStatusBarMessage(`$(shield) Atmos: ${masked}`, 8000);
+      }
       this.push();
-      if (result.compaction?.compacted) {
-        await this.reload(); // messages were archived under a new summary
+      const rewritten = this.reloadAfterTurn;
+      this.reloadAfterTurn = false;
+      if (result.compaction?.compacted || rewritten) {
+        await this.reload(); // messages were archived under a new summary (or rewritten elsewhere)
       } else {
         await this.appendTurn(client, result.sessionId);
       }
@@ -693,6 +898,38 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       );
     }
     await this.reload();
+  }
+
+  /** Pins (or unpins) a message of the session shown: a pinned message is never compacted. */
+  async pin(messageId: string, pinned: boolean): Promise<void> {
+    const current = this.current;
+    if (!current) {
+      return;
+    }
+    try {
+      const result = await current.client.api.pinMessage({ id: current.session.id, messageId, pinned });
+      if (this.session?.id !== current.session.id) {
+        return;
+      }
+      this.session = result.session;
+      // Pinning an archived message makes it active again: it leaves its summary.
+      this.setTranscript(applyUpdate(this.messages, [result.message]));
+      this.push();
+      vscode.window.setStatusBarMessage(
+        pinned ? "Atmos: pinned: never compacted, always sent" : "Atmos: unpinned",
+        4000,
+      );
+    } catch (e) {
+      this.showError(e, pinned ? "pinning the message" : "unpinning the message");
+    }
+  }
+
+  /** A session changed here (title, …): shown at once when it is the current one. */
+  sessionChanged(client: AtmosClient, session: Session): void {
+    if (client === this.client && this.session?.id === session.id) {
+      this.session = session;
+      this.push();
+    }
   }
 
   /** Reports an error as a notification and inline in the chat; undefined for a cancellation. */

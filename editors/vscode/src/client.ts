@@ -22,10 +22,12 @@ import {
   ChatDelta,
   CompactStatus,
   SessionsChanged,
+  SessionUpdated,
   type AtmosInitializationOptions,
   type ChatDeltaParams,
   type CompactStatusParams,
   type SessionsChangedParams,
+  type SessionUpdatedParams,
 } from "./protocol";
 
 /** A notification, with the client (project) it came from. */
@@ -38,6 +40,9 @@ interface Emitters {
   changed: vscode.EventEmitter<FromClient<SessionsChangedParams>>;
   delta: vscode.EventEmitter<FromClient<ChatDeltaParams>>;
   compact: vscode.EventEmitter<FromClient<CompactStatusParams>>;
+  updated: vscode.EventEmitter<FromClient<SessionUpdatedParams>>;
+  /** A server started again after it had stopped (its subscriptions are gone). */
+  restartedServer: vscode.EventEmitter<AtmosClient>;
 }
 
 function expand(value: string, folder: vscode.WorkspaceFolder | undefined): string {
@@ -107,6 +112,16 @@ export class AtmosClient implements vscode.Disposable {
     this.client.onNotification(SessionsChanged, (params) => emitters.changed.fire({ client: this, params }));
     this.client.onNotification(ChatDelta, (params) => emitters.delta.fire({ client: this, params }));
     this.client.onNotification(CompactStatus, (params) => emitters.compact.fire({ client: this, params }));
+    this.client.onNotification(SessionUpdated, (params) => emitters.updated.fire({ client: this, params }));
+    let startedBefore = false;
+    this.client.onDidChangeState(({ newState }) => {
+      if (newState === State.Running) {
+        if (startedBefore && !this.disposed) {
+          emitters.restartedServer.fire(this);
+        }
+        startedBefore = true;
+      }
+    });
 
     this.api = new AtmosApi(async (type, params, token) => {
       await this.start();
@@ -163,6 +178,8 @@ export class ClientManager implements vscode.Disposable {
     changed: new vscode.EventEmitter(),
     delta: new vscode.EventEmitter(),
     compact: new vscode.EventEmitter(),
+    updated: new vscode.EventEmitter(),
+    restartedServer: new vscode.EventEmitter(),
   };
   private readonly restarted = new vscode.EventEmitter<void>();
   private readonly disposables: vscode.Disposable[] = [];
@@ -170,6 +187,10 @@ export class ClientManager implements vscode.Disposable {
   readonly onSessionsChanged = this.emitters.changed.event;
   readonly onChatDelta = this.emitters.delta.event;
   readonly onCompactStatus = this.emitters.compact.event;
+  /** Another process changed a session this client subscribed to (`atmos/session/updated`). */
+  readonly onSessionUpdated = this.emitters.updated.event;
+  /** One client's server started again after it stopped: subscribe again. */
+  readonly onServerRestarted = this.emitters.restartedServer.event;
   /** The clients were thrown away (new settings, folders changed). */
   readonly onRestarted = this.restarted.event;
 
@@ -228,6 +249,8 @@ export class ClientManager implements vscode.Disposable {
     this.emitters.changed.dispose();
     this.emitters.delta.dispose();
     this.emitters.compact.dispose();
+    this.emitters.updated.dispose();
+    this.emitters.restartedServer.dispose();
     this.restarted.dispose();
   }
 }

@@ -4,6 +4,8 @@
  * - `client.ts`: the language clients (one server per workspace folder);
  * - `api.ts` / `protocol.ts`: the typed protocol;
  * - `chatView.ts` + `webview/main.ts`: the chat;
+ * - `live.ts`: following the session shown while other processes change it;
+ * - `cost.ts`: a session's tokens and estimated cost;
  * - `sessionsView.ts`: the sessions tree;
  * - `errors.ts` / `errorInfo.ts`: failures as notifications with actions.
  */
@@ -11,8 +13,8 @@ import * as vscode from "vscode";
 import { ChatViewProvider } from "./chatView";
 import { ClientManager, type AtmosClient } from "./client";
 import { ErrorReporter } from "./errors";
-import { UserError } from "./errorInfo";
-import type { ContextRef, ExportFormat, ListedSession } from "./protocol";
+import { errorCode, UserError } from "./errorInfo";
+import { ErrorCodes, type ContextRef, type ExportFormat, type ListedSession, type Session } from "./protocol";
 import { SessionItem, SessionsProvider, shortDate } from "./sessionsView";
 
 let manager: ClientManager | undefined;
@@ -327,6 +329,106 @@ export function activate(context: vscode.ExtensionContext): void {
     sessions.refresh();
   });
 
+  /**
+   * The session a command acts on: the tree's row it was run on, else the chat's
+   * session, else one the user picks.
+   */
+  const sessionFor = async (
+    arg: unknown,
+    title: string,
+  ): Promise<{ client: AtmosClient; session: Session } | undefined> => {
+    if (arg instanceof SessionItem) {
+      return { client: arg.client, session: arg.session };
+    }
+    const current = chat.current;
+    if (current) {
+      return current;
+    }
+    const it = await itemOrPick(undefined, title);
+    return it ? { client: it.client, session: it.session } : undefined;
+  };
+
+  register("atmos.forkSession", async (arg?: SessionItem | { messageId?: string }) => {
+    const target = await sessionFor(arg, "Fork which session?");
+    if (!target) {
+      return;
+    }
+    const { client, session } = target;
+    const at = arg instanceof SessionItem ? undefined : arg?.messageId;
+    const newName = await vscode.window.showInputBox({
+      title: at ? `Fork '${session.name}' from this message` : `Fork '${session.name}'`,
+      prompt: `A name for the new session with the history ${at ? "up to this message" : "so far"} (empty: ${session.name}-fork)`,
+      placeHolder: `${session.name}-fork`,
+    });
+    if (newName === undefined) {
+      return;
+    }
+    const { session: fork } = await client.api.forkSession({
+      id: session.id,
+      at,
+      newName: newName.trim() === "" ? undefined : newName.trim(),
+    });
+    vscode.window.setStatusBarMessage(`Atmos: forked '${session.name}' as '${fork.name}'`, 5000);
+    await openInChat(client, fork);
+  });
+
+  register("atmos.uncompactSession", async (arg?: SessionItem | { summaryId?: string }) => {
+    const target = await sessionFor(arg, "Uncompact which session?");
+    if (!target) {
+      return;
+    }
+    const { client, session } = target;
+    const summaryId = arg instanceof SessionItem ? undefined : arg?.summaryId;
+    let restored: string[];
+    try {
+      ({ restored } = await client.api.uncompactSession({ id: session.id, summaryId }));
+    } catch (e) {
+      if (errorCode(e) === ErrorCodes.InvalidParams) {
+        void vscode.window.showInformationMessage(
+          `Nothing to uncompact in '${session.name}': it has no live summary (compact it first, or it was undone already)`,
+        );
+        return;
+      }
+      throw e;
+    }
+    void vscode.window.showInformationMessage(
+      `Uncompacted '${session.name}': ${restored.length} message${restored.length === 1 ? " is" : "s are"} active again (the summary is kept, archived)`,
+    );
+    if (chat.current?.client === client && chat.current.session.id === session.id) {
+      await chat.reload();
+    }
+  });
+
+  register("atmos.sessions.setTitle", async (arg?: SessionItem) => {
+    const target = await sessionFor(arg, "Set the title of which session?");
+    if (!target) {
+      return;
+    }
+    const { client, session } = target;
+    const title = await vscode.window.showInputBox({
+      title: `Title of '${session.name}'`,
+      prompt: "A short title, shown next to the name (empty clears it)",
+      value: session.title ?? "",
+    });
+    if (title === undefined || title.trim() === (session.title ?? "")) {
+      return;
+    }
+    const updated = await client.api.updateSession({ id: session.id, title: title.trim() });
+    chat.sessionChanged(client, updated);
+    sessions.refresh();
+  });
+
+  register("atmos.backupSessions", async () => {
+    const client = chat.current?.client ?? clients.get();
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: "Atmos: backing up the sessions database…" },
+      () => client.api.backup({}),
+    );
+    void vscode.window
+      .showInformationMessage(`Backed up the sessions database to ${result.path} (${formatBytes(result.bytes)})`, "Copy Path")
+      .then((picked) => (picked ? vscode.env.clipboard.writeText(result.path) : undefined));
+  });
+
   register("atmos.sessions.export", async (item?: SessionItem) => {
     const it = await itemOrPick(item, "Export which session?");
     if (!it) {
@@ -347,6 +449,17 @@ export function activate(context: vscode.ExtensionContext): void {
   });
 
   output.appendLine("[atmos] extension activated");
+}
+
+/** 1536 → "1.5 KB". */
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) {
+    return `${bytes} bytes`;
+  }
+  if (bytes < 1024 * 1024) {
+    return `${(bytes / 1024).toFixed(1)} KB`;
+  }
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
 /** Stops the servers (`shutdown`, `exit`), waiting for them. */

@@ -41,6 +41,11 @@ export interface Session {
   /** Tokens its turns sent and received (reported, or estimated). */
   inputTokens?: number;
   outputTokens?: number;
+  /**
+   * A short title (the first line of the first question, an AI title, or set by the
+   * user); absent until the first exchange. Shown next to the name, never instead of it.
+   */
+  title?: string;
 }
 
 export interface ForkedFrom {
@@ -70,6 +75,8 @@ export interface Message {
   isSummary: boolean;
   interrupted: boolean;
   summaryRange?: SummaryRange;
+  /** Present (and true) only on a pinned message: never compacted, always sent. */
+  pinned?: boolean;
 }
 
 export interface Position {
@@ -196,6 +203,8 @@ export type RenameParams = Target & { newName: string };
 export type ForkParams = Target & { at?: string; newName?: string };
 
 export type UpdateParams = Target & {
+  /** The session's title; `""` clears it. */
+  title?: string;
   skill?: string;
   provider?: string;
   model?: string;
@@ -278,6 +287,43 @@ export interface SkillsResult {
   skills: SkillInfo[];
 }
 
+/** Pin (or, with `pinned: false`, unpin) one message; pinning an archived message makes it active again. */
+export type PinParams = Target & {
+  messageId: string;
+  /** Default true. */
+  pinned?: boolean;
+};
+export interface PinResult {
+  session: Session;
+  message: Message;
+}
+
+/**
+ * Follow a session: `atmos/session/updated` then reports what other processes change in
+ * it. `after` is the newest message id the client shows; anything newer comes at once.
+ */
+export type SubscribeParams = Target & { after?: string };
+export interface SubscribeResult {
+  session: Session;
+  /** Another process holds the session's turn (a reply is streaming there). */
+  replyingElsewhere: boolean;
+}
+
+export type UnsubscribeParams = Target;
+export interface UnsubscribeResult {
+  unsubscribed: boolean;
+}
+
+/** An online backup of the whole sessions database, to `path` (default `.atmos/sessions/sessions.db.backup`). */
+export interface BackupParams {
+  path?: string;
+}
+export interface BackupResult {
+  /** Where the copy was written. */
+  path: string;
+  bytes: number;
+}
+
 export interface StatusResult {
   projectRoot: string;
   configPath: string | null;
@@ -319,6 +365,12 @@ export const Chat = new RequestType<ChatParams, ChatResult, void>("atmos/chat");
 export const ProvidersList = new RequestType<NoParams, ProvidersResult, void>("atmos/providers/list");
 export const SkillsList = new RequestType<NoParams, SkillsResult, void>("atmos/skills/list");
 export const Status = new RequestType<NoParams, StatusResult, void>("atmos/status");
+export const SessionPin = new RequestType<PinParams, PinResult, void>("atmos/session/pin");
+export const SessionSubscribe = new RequestType<SubscribeParams, SubscribeResult, void>("atmos/session/subscribe");
+export const SessionUnsubscribe = new RequestType<UnsubscribeParams, UnsubscribeResult, void>(
+  "atmos/session/unsubscribe",
+);
+export const Backup = new RequestType<BackupParams, BackupResult, void>("atmos/backup");
 
 /** Every request method, as the server lists them in `capabilities.experimental.atmos.methods`. */
 export const METHODS: readonly string[] = [
@@ -339,6 +391,10 @@ export const METHODS: readonly string[] = [
   ProvidersList,
   SkillsList,
   Status,
+  SessionPin,
+  SessionSubscribe,
+  SessionUnsubscribe,
+  Backup,
 ].map((t) => t.method);
 
 // ---------------------------------------------------------------------------
@@ -376,9 +432,30 @@ export interface SessionsChangedParams {
   name?: string;
 }
 
+/**
+ * What another process (the TUI, another editor's server, `atmos ai ask`) changed in a
+ * subscribed session. `messages`: new or changed messages, oldest first; one whose id
+ * the client shows replaces it (a reply streaming elsewhere comes with `interrupted:
+ * true` and partial text, then again with more, finally complete). `reload`: the history
+ * was rewritten (compaction, uncompaction, retry, pin): read it again.
+ */
+export interface SessionUpdatedParams {
+  sessionId: string;
+  session: Session;
+  messages: Message[];
+  replyingElsewhere: boolean;
+  reload: boolean;
+}
+
 export const ChatDelta = new NotificationType<ChatDeltaParams>("atmos/chat/delta");
+export const SessionUpdated = new NotificationType<SessionUpdatedParams>("atmos/session/updated");
 export const CompactStatus = new NotificationType<CompactStatusParams>("atmos/compact/status");
 export const SessionsChanged = new NotificationType<SessionsChangedParams>("atmos/sessions/changed");
+
+/** Every notification, as the server lists them in `capabilities.experimental.atmos.notifications`. */
+export const NOTIFICATIONS: readonly string[] = [ChatDelta, CompactStatus, SessionsChanged, SessionUpdated].map(
+  (t) => t.method,
+);
 
 // ---------------------------------------------------------------------------
 // Errors

@@ -4,8 +4,9 @@
  */
 import * as vscode from "vscode";
 import type { AtmosClient, ClientManager } from "./client";
+import { formatCost, pricingOf, sessionUsage } from "./cost";
 import { describeError, SESSIONS_ENABLED_YAML, errorCode } from "./errorInfo";
-import { ErrorCodes, type ListedSession } from "./protocol";
+import { ErrorCodes, type ListedSession, type Pricing, type ProviderInfo } from "./protocol";
 
 /** `2026-11-24T09:30:00Z` → a short local date and time. */
 export function shortDate(iso: string): string {
@@ -16,19 +17,41 @@ export function shortDate(iso: string): string {
   return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+/**
+ * A tree row's description: the title first (it says what the session is about),
+ * then where it was forked from, the provider, messages and creation date.
+ */
+export function sessionDescription(s: ListedSession): string {
+  const msgs = s.messageCount === 1 ? "1 msg" : `${s.messageCount} msgs`;
+  return [
+    s.title,
+    s.forkedFrom ? `forked from ${s.forkedFrom.name}` : undefined,
+    s.provider,
+    msgs,
+    new Date(s.createdAt).toLocaleDateString(),
+  ]
+    .filter((part) => part !== undefined && part !== "")
+    .join(" · ");
+}
+
 /** One session in the tree. */
 export class SessionItem extends vscode.TreeItem {
   constructor(
     readonly client: AtmosClient,
     readonly session: ListedSession,
+    pricing?: Pricing,
   ) {
     super(session.name, vscode.TreeItemCollapsibleState.None);
     const s = session;
-    const msgs = s.messageCount === 1 ? "1 msg" : `${s.messageCount} msgs`;
     this.id = `${client.folder?.uri.toString() ?? ""}#${s.id}`;
-    this.description = `${s.provider} · ${msgs} · ${new Date(s.createdAt).toLocaleDateString()}`;
+    this.description = sessionDescription(s);
     const tip = new vscode.MarkdownString(undefined, false);
-    tip.appendMarkdown(`**${escapeMd(s.name)}**\n\n`);
+    tip.appendMarkdown(`**${escapeMd(s.name)}**${s.title ? ` — ${escapeMd(s.title)}` : ""}\n\n`);
+    if (s.forkedFrom) {
+      tip.appendMarkdown(
+        `- Forked from: ${escapeMd(s.forkedFrom.name)}${s.forkedFrom.at ? ` (at message ${escapeMd(s.forkedFrom.at)})` : ""}\n`,
+      );
+    }
     tip.appendMarkdown(`- Provider: ${escapeMd(s.provider)} (${escapeMd(s.model)})\n`);
     tip.appendMarkdown(`- Skill: ${escapeMd(s.skill)}\n`);
     tip.appendMarkdown(`- Created: ${escapeMd(shortDate(s.createdAt))}\n`);
@@ -36,6 +59,13 @@ export class SessionItem extends vscode.TreeItem {
     tip.appendMarkdown(
       `- Messages: ${s.messageCount}${s.archivedCount > 0 ? ` (${s.archivedCount} archived, ${s.summaryCount} summaries)` : ""}\n`,
     );
+    const usage = sessionUsage(s, pricing);
+    tip.appendMarkdown(
+      `- Tokens: ${usage.inputTokens.toLocaleString("en-US")} in, ${usage.outputTokens.toLocaleString("en-US")} out\n`,
+    );
+    if (usage.cost !== undefined) {
+      tip.appendMarkdown(`- Estimated cost: ${escapeMd(formatCost(usage.cost))}\n`);
+    }
     if (s.snippet) {
       tip.appendMarkdown(`\n> ${escapeMd(s.snippet)}\n`);
     }
@@ -102,14 +132,21 @@ export class SessionsProvider implements vscode.TreeDataProvider<SessionItem>, v
     this.folderKey = folder?.uri.toString() ?? "";
     try {
       const client = this.clients.get(folder);
-      const { sessions, total } = await client.api.listSessions({ limit: 500 });
+      const [{ sessions, total }, providers] = await Promise.all([
+        client.api.listSessions({ limit: 500 }),
+        // Only for the cost in the tooltips: the list shows without it.
+        client.api.providers().then(
+          (r): ProviderInfo[] => r.providers,
+          (): ProviderInfo[] => [],
+        ),
+      ]);
       this.setMessage(
         total > sessions.length ? `Showing the newest ${sessions.length} of ${total} sessions` : undefined,
       );
       if (this.view) {
         this.view.description = (vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? client.label : undefined;
       }
-      return sessions.map((s) => new SessionItem(client, s));
+      return sessions.map((s) => new SessionItem(client, s, pricingOf(providers, s.provider)));
     } catch (e) {
       const info = describeError(e);
       this.clients.output.appendLine(`[atmos] listing sessions: ${info.message}`);

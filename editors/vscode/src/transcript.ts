@@ -4,13 +4,26 @@
  * The server keeps every message. A compaction stores a summary and archives
  * the messages it replaces (`summaryRange.from`..`to`, possibly earlier
  * summaries too); the view shows the summary as a collapsible block holding
- * what it replaced, where those messages were.
+ * what it replaced, where those messages were. Undoing a compaction makes those
+ * messages live again and archives the summary: they show at the top level again.
  */
 import type { Message } from "./protocol";
 
 export type Entry =
   | { kind: "message"; message: Message }
   | { kind: "summary"; summary: Message; children: Entry[] };
+
+function isArchived(entry: Entry): boolean {
+  return entry.kind === "message" ? entry.message.archived : entry.summary.archived;
+}
+
+/**
+ * A summary whose compaction was undone (`atmos/session/uncompact`): archived itself, yet
+ * at the top level of the grouped transcript (not folded into a later summary).
+ */
+export function isUndoneSummary(entry: Entry): boolean {
+  return entry.kind === "summary" && entry.summary.archived;
+}
 
 function covers(entry: Entry, id: string): boolean {
   if (entry.kind === "message") {
@@ -46,9 +59,13 @@ export function groupTranscript(messages: readonly Message[]): Entry[] {
       // The end of the range is not loaded: everything after `from` is older than the summary.
       to = out.length - 1;
     }
-    // The summary takes the place of the run of messages it replaces.
-    const children = out.splice(from, to - from + 1);
-    out.splice(from, 0, { kind: "summary", summary: m, children });
+    // The summary takes the place of the run of messages it replaces. What in the run
+    // is still live (a pinned message, never compacted; all of it once the compaction
+    // was undone) stays at the top level, after the summary.
+    const run = out.splice(from, to - from + 1);
+    const children = run.filter(isArchived);
+    const live = run.filter((e) => !isArchived(e));
+    out.splice(from, 0, { kind: "summary", summary: m, children }, ...live);
   }
   return out;
 }

@@ -1,8 +1,8 @@
 /**
  * The parts of the chat view's turn handling that need no VS Code (unit-tested
  * in Node): which `atmos/sessions/changed` concerns the open session, whether a
- * failed turn kept the user's message, and waiting for a stopped turn to be
- * stored.
+ * failed turn kept the user's message, what to say about masked secrets, and
+ * waiting for a stopped turn to be stored.
  */
 import { ErrorCodes, type SessionsChangedParams } from "./protocol";
 
@@ -30,6 +30,17 @@ export function isAboutSession(
  */
 export function userMessageKept(code: number | undefined, announced: boolean): boolean {
   return announced || code === ErrorCodes.ProviderError;
+}
+
+/**
+ * What the chat says when the server masked secrets in a message before storing
+ * or sending it (`ChatResult.redacted`, `ai.sessions.redact`); undefined for none.
+ */
+export function redactionNotice(redacted: number | undefined): string | undefined {
+  if (!redacted || redacted <= 0) {
+    return undefined;
+  }
+  return `Masked ${redacted} secret${redacted === 1 ? "" : "s"} before sending`;
 }
 
 interface Waiting {

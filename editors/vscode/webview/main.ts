@@ -3,6 +3,7 @@
  * Markdown comes from `renderMarkdown` (everything escaped); all other text
  * goes in with `textContent`.
  */
+import { formatUsage } from "../src/cost";
 import { renderMarkdown } from "../src/markdown";
 import type { Entry } from "../src/transcript";
 import { formatTokens } from "../src/transcript";
@@ -36,6 +37,11 @@ const providerBadge = el<HTMLElement>(".provider-badge");
 const modelButton = el<HTMLButtonElement>('button[aria-label="Model"]');
 const skillButton = el<HTMLButtonElement>('button[aria-label="Skill"]');
 const tokens = el<HTMLElement>(".tokens");
+const sessionInfo = el<HTMLElement>(".session-info");
+const titleButton = el<HTMLButtonElement>('button[aria-label="Title"]');
+const forkedFrom = el<HTMLElement>(".forked-from");
+const usage = el<HTMLElement>(".usage");
+const elsewhere = el<HTMLElement>(".elsewhere");
 
 let state: ChatState | undefined;
 /** The summaries the user opened, kept open across renders. */
@@ -73,20 +79,55 @@ function content(markdown: string): HTMLElement {
   return div;
 }
 
+/** A small button of a message's action bar; clicks are handled on #transcript. */
+function actionButton(action: string, label: string, title: string): HTMLButtonElement {
+  const b = make("button", "msg-action", label);
+  b.type = "button";
+  b.dataset.action = action;
+  b.setAttribute("aria-label", label);
+  b.title = title;
+  return b;
+}
+
 function messageElement(m: Message): HTMLElement {
+  /** The reply another process is streaming: stored as interrupted until it is done. */
+  const elsewhereReply = state?.streamingElsewhereId === m.id;
   const classes = ["message", m.role];
-  if (m.interrupted) {
+  if (elsewhereReply) {
+    classes.push("streaming", "elsewhere-reply");
+  } else if (m.interrupted) {
     classes.push("interrupted");
   }
   if (m.archived) {
     classes.push("archived");
   }
+  if (m.pinned) {
+    classes.push("pinned");
+  }
   const article = make("article", classes.join(" "));
   article.dataset.id = m.id;
   const meta = make("div", "meta");
   meta.append(make("span", "role", roleLabel(m.role)), make("span", "time", time(m.createdAt)));
-  if (m.interrupted) {
+  if (elsewhereReply) {
+    meta.append(make("span", "badge", "replying elsewhere…"));
+  } else if (m.interrupted) {
     meta.append(make("span", "badge interrupted-mark", "interrupted"));
+  }
+  if (m.pinned) {
+    meta.append(make("span", "badge pinned-mark", "pinned"));
+  }
+  if (m.archived) {
+    meta.append(make("span", "badge archived-mark", "archived"));
+  }
+  if (!elsewhereReply) {
+    const actions = make("span", "msg-actions");
+    actions.append(
+      m.pinned
+        ? actionButton("unpin", "Unpin", "Unpin: compaction may fold this message into a summary again")
+        : actionButton("pin", "Pin", "Pin: never compacted, always sent to the model"),
+      actionButton("fork", "Fork from here", "A new session with the history up to this message"),
+    );
+    meta.append(actions);
   }
   article.append(meta, content(m.content));
   return article;
@@ -96,12 +137,15 @@ function countMessages(entries: Entry[]): number {
   return entries.reduce((n, e) => n + (e.kind === "message" ? 1 : countMessages(e.children)), 0);
 }
 
-function entryElement(entry: Entry): HTMLElement {
+/** An entry; `top`: at the top level of the transcript (not inside a summary). */
+function entryElement(entry: Entry, top: boolean): HTMLElement {
   if (entry.kind === "message") {
     return messageElement(entry.message);
   }
   const s = entry.summary;
-  const details = make("details", "message summary");
+  // Archived at the top level: its compaction was undone (the messages are live again).
+  const undone = top && s.archived;
+  const details = make("details", `message summary${s.archived ? " archived" : ""}${undone ? " undone" : ""}`);
   details.dataset.id = s.id;
   details.open = openSummaries.has(s.id);
   details.addEventListener("toggle", () => {
@@ -116,14 +160,21 @@ function entryElement(entry: Entry): HTMLElement {
   summary.append(
     make("span", "role", "Summary"),
     make("span", "time", time(s.createdAt)),
-    make("span", "badge", n === 1 ? "replaces 1 message" : `replaces ${n} messages`),
+    undone
+      ? make("span", "badge archived-mark", "undone: its messages are live again")
+      : make("span", "badge", n === 1 ? "replaces 1 message" : `replaces ${n} messages`),
   );
+  if (top && !s.archived) {
+    const actions = make("span", "msg-actions");
+    actions.append(actionButton("uncompact", "Uncompact", "Undo this compaction: the messages it replaced are sent again"));
+    summary.append(actions);
+  }
   details.append(summary, content(s.content));
   if (entry.children.length > 0) {
     const archived = make("div", "archived-messages");
     archived.setAttribute("aria-label", "Archived messages");
     for (const c of entry.children) {
-      archived.append(entryElement(c));
+      archived.append(entryElement(c, false));
     }
     details.append(archived);
   }
@@ -177,7 +228,9 @@ function renderHeader(s: ChatState): void {
     names.unshift({ id: current.id, name: current.name });
   }
   for (const o of names) {
-    const option = make("option", undefined, o.id === current?.id ? current.name : o.name);
+    const name = o.id === current?.id ? current.name : o.name;
+    const title = o.id === current?.id ? current.title : o.title;
+    const option = make("option", undefined, title ? `${name} — ${short(title, 40)}` : name);
     option.value = o.id;
     sessionSelect.append(option);
   }
@@ -192,6 +245,25 @@ function renderHeader(s: ChatState): void {
   modelButton.title = `Model: ${model} (click to switch provider and model)`;
   skillButton.textContent = skill || "skill";
   skillButton.title = `Skill: ${skill} (click to switch)`;
+  sessionInfo.hidden = !current;
+  if (current) {
+    titleButton.textContent = current.title ?? "Add a title…";
+    titleButton.classList.toggle("placeholder", current.title === undefined);
+    titleButton.title = current.title
+      ? `${current.name} — ${current.title} (click to change the title)`
+      : "No title yet (it is made from the first question): click to set one";
+    forkedFrom.textContent = current.forkedFrom ? `forked from ${current.forkedFrom.name}` : "";
+    forkedFrom.title = current.forkedFrom
+      ? `A fork of '${current.forkedFrom.name}'${current.forkedFrom.at ? ` at message ${current.forkedFrom.at}` : ""}`
+      : "";
+    forkedFrom.hidden = !current.forkedFrom;
+    usage.textContent = formatUsage(current.usage);
+    usage.title =
+      `Used by this session's turns: ${current.usage.inputTokens} tokens sent, ${current.usage.outputTokens} received` +
+      (current.usage.cost === undefined
+        ? " (no pricing for this provider in atmos.yaml: ai.providers.NAME.pricing)"
+        : "; the cost is estimated with the provider's pricing in atmos.yaml (USD per million tokens)");
+  }
   if (h.tokens) {
     const n = formatTokens(h.tokens.count);
     tokens.textContent = `≈${n} tokens`;
@@ -203,12 +275,17 @@ function renderHeader(s: ChatState): void {
   }
 }
 
+function short(text: string, max: number): string {
+  const line = text.split("\n")[0];
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
 function render(s: ChatState): void {
   const stick = nearBottom();
   renderHeader(s);
   const children: HTMLElement[] = [];
   for (const e of s.entries) {
-    children.push(entryElement(e));
+    children.push(entryElement(e, true));
   }
   if (s.pending) {
     children.push(...pendingElements(s.pending));
@@ -224,6 +301,12 @@ function render(s: ChatState): void {
       ),
     );
     children.push(empty);
+  }
+  for (const notice of s.notices) {
+    const box = make("div", "notice");
+    box.setAttribute("role", "status");
+    box.append(make("p", undefined, notice));
+    children.push(box);
   }
   for (const err of s.errors) {
     const box = make("div", "error");
@@ -241,8 +324,13 @@ function render(s: ChatState): void {
 
   const streaming = s.pending?.streaming === true;
   document.body.dataset.state = streaming ? "streaming" : "idle";
+  document.body.dataset.replyingElsewhere = String(s.replyingElsewhere);
   stopButton.disabled = !streaming;
-  sendButton.disabled = streaming;
+  sendButton.disabled = streaming || s.replyingElsewhere;
+  elsewhere.hidden = !s.replyingElsewhere;
+  elsewhere.textContent = s.replyingElsewhere
+    ? "Replying elsewhere… another process (the terminal, another editor) is answering in this session. Its reply shows here as it comes; Send is back when it is done."
+    : "";
 }
 
 /** Shows a delta: the streaming reply is re-rendered once per frame. */
@@ -275,7 +363,7 @@ function onDelta(text: string): void {
 
 function send(): void {
   const text = input.value;
-  if (text.trim() === "" || document.body.dataset.state === "streaming") {
+  if (text.trim() === "" || document.body.dataset.state === "streaming" || state?.replyingElsewhere) {
     return;
   }
   post({ type: "send", text });
@@ -295,6 +383,7 @@ stopButton.addEventListener("click", () => post({ type: "stop" }));
 newButton.addEventListener("click", () => post({ type: "newSession" }));
 modelButton.addEventListener("click", () => post({ type: "pickModel" }));
 skillButton.addEventListener("click", () => post({ type: "pickSkill" }));
+titleButton.addEventListener("click", () => post({ type: "setTitle" }));
 sessionSelect.addEventListener("change", () => post({ type: "selectSession", id: sessionSelect.value }));
 
 transcript.addEventListener("click", (e) => {
@@ -305,6 +394,27 @@ transcript.addEventListener("click", (e) => {
     post({ type: "copy", text: code });
     copy.textContent = "Copied";
     setTimeout(() => (copy.textContent = "Copy"), 1500);
+    return;
+  }
+  const action = target?.closest<HTMLButtonElement>("button.msg-action");
+  if (action) {
+    e.preventDefault(); // inside a summary's <summary>: do not toggle it
+    const id = action.closest<HTMLElement>("[data-id]")?.dataset.id;
+    if (id === undefined) {
+      return;
+    }
+    switch (action.dataset.action) {
+      case "pin":
+      case "unpin":
+        post({ type: "pin", messageId: id, pinned: action.dataset.action === "pin" });
+        return;
+      case "fork":
+        post({ type: "fork", messageId: id });
+        return;
+      case "uncompact":
+        post({ type: "uncompact", summaryId: id });
+        return;
+    }
     return;
   }
   const link = target?.closest<HTMLAnchorElement>("a[href]");

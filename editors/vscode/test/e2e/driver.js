@@ -4,7 +4,7 @@
 // Prints "ok - NAME" / "not ok - NAME: WHY" per check and "N passed, N failed";
 // exits 1 on any failure (with failure.png in ARTIFACTS).
 'use strict';
-const { spawnSync } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
@@ -138,6 +138,28 @@ async function send(text) {
   await box.click();
   await box.fill(text);
   await box.press('Enter');
+}
+
+// `atmos ARGS…` in the workspace as another process (the terminal), not waited for.
+function atmosInBackground(...args) {
+  const child = spawn(ATMOS_BIN, args, {
+    cwd: WORKSPACE, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ANTHROPIC_API_KEY: 'test-key' },
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.resume();
+  const done = new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+  return { child, done };
+}
+
+// The quick input (input box) the workbench shows: fill it and press Enter.
+async function answerInputBox(text) {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10000 });
+  await input.fill(text);
+  await input.press('Enter');
+  await input.waitFor({ state: 'hidden', timeout: 10000 });
 }
 
 async function waitIdle(timeout = T) {
@@ -300,6 +322,106 @@ async function sendAndWait(text, expectFn, what) {
       return n.includes(newName) && !n.includes(sessionName);
     }, 15000, 300);
     sessionName = newName;
+  });
+
+  await check('a turn made by `atmos ai ask` in the terminal shows in the panel by itself ("replying elsewhere…" meanwhile)', async () => {
+    if (!sessionName) throw new Error('no session stored');
+    const question = 'asked from the terminal';
+    const deltas = Array.from({ length: 10 }, (_, i) => `terminal${String(i + 1).padStart(2, '0')} `);
+    await fake('POST', '/__fake/reply', { deltas, delayMs: 300 });
+    const userCount = await chat().locator('#transcript .message.user').count();
+    const ask = atmosInBackground('ai', 'ask', '--session', sessionName, question);
+    try {
+      await until('"replying elsewhere…" in the panel', async () =>
+        (await chat().locator('body').getAttribute('data-replying-elsewhere', { timeout: 2000 })) === 'true', 15000, 50);
+      const banner = await chat().locator('.elsewhere').innerText({ timeout: 2000 });
+      if (!/replying elsewhere/i.test(banner)) throw new Error(`the banner says ${JSON.stringify(banner)}`);
+      if (!(await chat().locator('button[aria-label="Send"]').isDisabled())) throw new Error('Send is enabled while the session replies elsewhere');
+      await until('the question from the terminal in the transcript', async () =>
+        (await chat().locator('#transcript .message.user').count()) > userCount &&
+        (await chat().locator('#transcript .message.user .content').last().innerText({ timeout: 2000 })).includes(question), 15000, 100);
+      await until('the reply streaming in (a part of it, marked as replying elsewhere)', async () => {
+        const reply = chat().locator('#transcript .message.assistant.elsewhere-reply');
+        return (await reply.count()) > 0 && (await reply.locator('.content').innerText({ timeout: 2000 })).includes('terminal01');
+      }, 15000, 50);
+      await until('the whole reply from the terminal', async () =>
+        (await lastAssistant().locator('.content').innerText({ timeout: 2000 })).includes('terminal10'), 20000, 100);
+      await until('"replying elsewhere…" to go away', async () =>
+        (await chat().locator('body').getAttribute('data-replying-elsewhere', { timeout: 2000 })) === 'false', 10000, 100);
+      if (await chat().locator('button[aria-label="Send"]').isDisabled()) throw new Error('Send is still disabled');
+      const cls = await lastAssistant().getAttribute('class');
+      if (/\binterrupted\b|\belsewhere-reply\b/.test(cls)) throw new Error(`the finished reply has class "${cls}"`);
+      const { code, stderr } = await ask.done;
+      if (code !== 0) throw new Error(`atmos ai ask exited ${code}: ${stderr.trim()}`);
+    } finally {
+      ask.child.kill();
+    }
+  });
+
+  await check('the title shows in the header and the Sessions view; setting it from the header', async () => {
+    const titleButton = chat().locator('button[aria-label="Title"]');
+    await titleButton.waitFor({ timeout: T });
+    const made = await until('a title made from the first exchange', async () => {
+      const t = (await titleButton.innerText({ timeout: 2000 })).trim();
+      return t && !(await titleButton.getAttribute('class')).includes('placeholder') ? t : false;
+    }, 15000);
+    // use_ai_summary is off in the workspace: the title is the first line of the first question.
+    if (made !== first) throw new Error(`the title made from the first exchange is ${JSON.stringify(made)}, want ${JSON.stringify(first)}`);
+    await titleButton.click();
+    await answerInputBox('Production VPC layout');
+    await until('the new title in the header', async () =>
+      (await titleButton.innerText({ timeout: 2000 })).trim() === 'Production VPC layout', 10000);
+    await runCommand('Atmos: Focus on Sessions View');
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: 'Production VPC layout' }).first().waitFor({ timeout: T });
+    const stored = atmos('ai', 'sessions', 'list', '--format', 'json').sessions.find((s) => s.name === sessionName);
+    if (!stored || stored.title !== 'Production VPC layout') throw new Error(`the stored title is ${JSON.stringify(stored && stored.title)}`);
+    const usage = await chat().locator('.session-info .usage').innerText({ timeout: 2000 });
+    if (!/[\d.]+k? in · [\d.]+k? out/.test(usage)) throw new Error(`the header shows no token usage: ${JSON.stringify(usage)}`);
+    log('usage:', usage);
+  });
+
+  await check('Pin a message, then "Fork from here": the fork opens, "forked from" in the header', async () => {
+    const firstUser = chat().locator('#transcript > .message.user').first();
+    await firstUser.locator('button.msg-action[data-action="pin"]').click({ timeout: 5000 });
+    await until('the message marked pinned', async () =>
+      /\bpinned\b/.test(await chat().locator('#transcript > .message.user').first().getAttribute('class', { timeout: 2000 })), 10000);
+    await chat().locator('#transcript > .message.user').first().locator('button.msg-action[data-action="unpin"]').waitFor({ timeout: 5000 });
+    const firstReply = chat().locator('#transcript > .message.assistant').first();
+    await firstReply.locator('button.msg-action[data-action="fork"]').click({ timeout: 5000 });
+    await answerInputBox('');
+    const forkName = `${sessionName}-fork`;
+    await until('the fork open in the panel', async () =>
+      (await chat().locator('.forked-from').innerText({ timeout: 2000 })).includes(`forked from ${sessionName}`), 15000);
+    const n = await chat().locator('#transcript > .message').count();
+    if (n !== 2) throw new Error(`the fork shows ${n} messages, want 2 (up to the first reply)`);
+    if (!sessionNames().includes(forkName)) throw new Error(`${forkName} is not stored: ${JSON.stringify(sessionNames())}`);
+    if (!/\bpinned\b/.test(await chat().locator('#transcript > .message.user').first().getAttribute('class'))) {
+      log('note: the fork did not keep the pin');
+    }
+    sessionName = forkName;
+  });
+
+  await check('a secret in a message is masked: "Masked 1 secret before sending"', async () => {
+    await sendAndWait('why does this fail? password: hunter2secret', (x) => x.includes('echo:'), 'the reply to the secret');
+    await until('the notice', async () =>
+      (await chat().locator('#transcript .notice').innerText({ timeout: 2000 })).includes('Masked 1 secret before sending'), 10000);
+    const users = await chat().locator('#transcript .message.user .content').allInnerTexts();
+    if (users.some((u) => u.includes('hunter2secret'))) throw new Error('the transcript still shows the secret');
+    const reqs = await fake('GET', '/__fake/requests');
+    if (JSON.stringify(reqs).includes('hunter2secret')) throw new Error('the provider got the secret');
+  });
+
+  await check('"Atmos: Back Up Sessions Database" says where the copy is', async () => {
+    await runCommand('Atmos: Back Up Sessions Database');
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Backed up the sessions database to' }).first();
+    await toast.waitFor({ timeout: T });
+    const text = await toast.innerText();
+    const m = /Backed up the sessions database to (.+) \(\d/.exec(text);
+    if (!m) throw new Error(`the notification says ${JSON.stringify(text)}`);
+    const file = path.isAbsolute(m[1]) ? m[1] : path.join(WORKSPACE, m[1]);
+    if (!fs.existsSync(file)) throw new Error(`${file} does not exist`);
+    log('backup:', file);
+    await page.keyboard.press('Escape');
   });
 
   await check('screenshot sessions.png: the Sessions view', async () => {

@@ -95,6 +95,9 @@ ai:
       base_url: $FAKE_URL
   sessions:
     enabled: true
+    redact: true
+    auto_compact:
+      use_ai_summary: false
 YAML
 printf '{\n  "atmos.path": "%s"\n}\n' "$ATMOS_BIN" > "$WS/.vscode/settings.json"
 printf '# e2e workspace\n' > "$WS/README.md"

@@ -97,6 +97,14 @@ export interface ServerOptions {
   sessionsYaml?: string;
   /** `ai.sessions.enabled`. */
   sessionsEnabled?: boolean;
+  /** Extra YAML under `ai.providers.anthropic` (indented six spaces), e.g. its `pricing`. */
+  providerYaml?: string;
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
 }
 
 /** A project with an atmos.yaml pointing at the fake, and `atmos ai serve` in it. */
@@ -109,6 +117,7 @@ export class Server {
     readonly dir: string,
     readonly child: ChildProcess,
     readonly connection: MessageConnection,
+    private readonly env: NodeJS.ProcessEnv,
   ) {
     this.api = new AtmosApi((type, params, token) => connection.sendRequest(type, params, token));
   }
@@ -122,6 +131,7 @@ export class Server {
       "  providers:",
       "    anthropic:",
       `      base_url: ${fake.url}`,
+      options.providerYaml ?? "",
       "  sessions:",
       `    enabled: ${options.sessionsEnabled ?? true}`,
       options.sessionsYaml ?? "",
@@ -137,7 +147,7 @@ export class Server {
       new StreamMessageReader(child.stdout!),
       new StreamMessageWriter(child.stdin!),
     );
-    const server = new Server(dir, child, connection);
+    const server = new Server(dir, child, connection, env);
     child.stderr!.on("data", (d: Buffer) => {
       server.stderr += d.toString();
     });
@@ -154,6 +164,32 @@ export class Server {
     server.capabilities = result.capabilities.experimental.atmos;
     await connection.sendNotification("initialized", {});
     return server;
+  }
+
+  /**
+   * Runs `$ATMOS_BIN ARGS…` in the project as another process would (the terminal:
+   * `atmos ai ask --session NAME …`), with the server's environment.
+   */
+  run(args: string[], timeoutMs = 20000): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(ATMOS_BIN, args, { cwd: this.dir, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`atmos ${args.join(" ")} took more than ${timeoutMs} ms`));
+      }, timeoutMs);
+      child.on("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
   }
 
   /** `shutdown`, `exit`, then waits for the process and removes the project. */

@@ -9,6 +9,7 @@ import {
   ChatDelta,
   ErrorCodes,
   METHODS,
+  NOTIFICATIONS,
   PROTOCOL_VERSION,
   SessionsChanged,
   type ChatDeltaParams,
@@ -55,9 +56,10 @@ describe("atmos ai serve over vscode-jsonrpc", () => {
     const caps = server.capabilities!;
     assert.equal(caps.protocolVersion, PROTOCOL_VERSION);
     assert.deepEqual([...caps.methods].sort(), [...METHODS].sort());
+    assert.deepEqual([...caps.notifications].sort(), [...NOTIFICATIONS].sort());
     assert.deepEqual(
-      [...caps.notifications].sort(),
-      ["atmos/chat/delta", "atmos/compact/status", "atmos/sessions/changed"],
+      [...NOTIFICATIONS].sort(),
+      ["atmos/chat/delta", "atmos/compact/status", "atmos/session/updated", "atmos/sessions/changed"],
     );
   });
 

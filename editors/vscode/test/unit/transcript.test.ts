@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Message } from "../../src/protocol";
-import { estimateTokens, formatTokens, groupTranscript, type Entry } from "../../src/transcript";
+import { estimateTokens, formatTokens, groupTranscript, isUndoneSummary, type Entry } from "../../src/transcript";
 
 function msg(id: number, role: "user" | "assistant", content: string, archived = false): Message {
   return {
@@ -62,6 +62,32 @@ describe("groupTranscript", () => {
   it("shows a summary whose messages are not loaded on its own", () => {
     const ms = [summary(3, 1, 2, "older"), msg(4, "user", "q")];
     assert.deepEqual(shape(groupTranscript(ms)), [["3", []], "4"]);
+  });
+
+  it("leaves a pinned message in the range at the top level, after the summary (it was not compacted)", () => {
+    const pinned = { ...msg(2, "assistant", "a1"), pinned: true };
+    const ms = [msg(1, "user", "q1", true), pinned, msg(3, "user", "q2", true), summary(4, 1, 3, "s"), msg(5, "user", "q3")];
+    assert.deepEqual(shape(groupTranscript(ms)), [["4", ["1", "3"]], "2", "5"]);
+  });
+
+  it("shows an undone compaction as an archived summary holding nothing, its messages live again", () => {
+    const ms = [msg(1, "user", "q1"), msg(2, "assistant", "a1"), summary(3, 1, 2, "s", true), msg(4, "user", "q2")];
+    const entries = groupTranscript(ms);
+    assert.deepEqual(shape(entries), [["3", []], "1", "2", "4"]);
+    assert.equal(isUndoneSummary(entries[0]), true);
+    assert.equal(isUndoneSummary(entries[1]), false);
+  });
+
+  it("keeps an earlier summary folded in a later one whose compaction was undone", () => {
+    const ms = [
+      msg(1, "user", "q1"),
+      msg(2, "assistant", "a1"),
+      summary(3, 1, 2, "first", true),
+      msg(4, "user", "q2"),
+      summary(5, 3, 4, "second", true),
+    ];
+    // Uncompacting the second summary restores every message, the first summary stays archived.
+    assert.deepEqual(shape(groupTranscript(ms)), [["5", [["3", []]]], "1", "2", "4"]);
   });
 
   it("takes the rest when the end of the range is missing", () => {
