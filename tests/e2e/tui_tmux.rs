@@ -8,6 +8,8 @@
 
 use atmos_tests::fake_provider::{FakeProvider, Reply};
 use atmos_tests::project::{SCRUBBED_ENV, TestProject};
+use atmos_tests::rpc_client::RpcServer;
+use serde_json::json;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -463,7 +465,7 @@ fn ctrl_g_writes_the_message_in_the_editor_and_the_chat_comes_back() {
 }
 
 #[test]
-fn the_chat_shows_turns_made_elsewhere_live_and_pins_the_last_reply() {
+fn the_chat_shows_turns_made_elsewhere_live_a_server_sees_its_turns_and_it_pins() {
     if !tmux_available() {
         return;
     }
@@ -501,6 +503,27 @@ fn the_chat_shows_turns_made_elsewhere_live_and_pins_the_last_reply() {
     tmux.wait_for("slowly written elsewhere");
     assert!(child.wait().unwrap().success());
     tmux.wait_gone("replying elsewhere");
+    // A server following the session sees the TUI's turn, and the TUI
+    // sees the server's.
+    let mut server = RpcServer::start(ATMOS, &project);
+    server.initialize(project.root());
+    server.call("atmos/session/subscribe", json!({"name": "shared"}));
+    tmux.text("typed in the terminal");
+    tmux.keys(&["Enter"]);
+    server.notifications_until(|n| {
+        n["method"] == "atmos/session/updated"
+            && n["params"]["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["content"] == "echo: typed in the terminal")
+    });
+    server.call(
+        "atmos/chat",
+        json!({"name": "shared", "message": "sent from the editor"}),
+    );
+    tmux.wait_for("echo: sent from the editor");
+    server.shutdown();
     // Ctrl+T pins the last reply; the store says so.
     tmux.keys(&["C-t"]);
     tmux.wait_for("Pinned message");

@@ -1247,3 +1247,26 @@ fn screen_help() {
     h.press(KeyCode::Char('?'));
     snapshot(&mut h, "screen_help");
 }
+
+#[test]
+fn the_picker_shows_each_sessions_title_under_its_name() {
+    let mut h = Harness::new("");
+    h.say("How should I lay out the production VPC?\nwith three zones");
+    let name = h.session_name();
+    assert_eq!(
+        h.session().title.as_deref(),
+        Some("How should I lay out the production VPC?")
+    );
+    h.ctrl('l');
+    h.shows("Sessions ·");
+    let screen = h.screen();
+    let lines: Vec<&str> = screen.lines().collect();
+    let row = lines
+        .iter()
+        .position(|l| l.contains(&name) && l.contains('│'))
+        .unwrap_or_else(|| panic!("no row for {name}:\n{screen}"));
+    assert!(
+        lines[row + 1].contains("How should I lay out the production VPC?"),
+        "the title is under the name:\n{screen}"
+    );
+}

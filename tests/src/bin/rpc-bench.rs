@@ -53,7 +53,9 @@ type Res<T> = Result<T, String>;
 
 fn main() {
     let Some(atmos) = std::env::args().nth(1) else {
-        eprintln!("usage: rpc-bench PATH_TO_ATMOS   (e.g. target/release/atmos)");
+        eprintln!(
+            "usage: rpc-bench PATH_TO_ATMOS [live]   (e.g. target/release/atmos; live: only the live-sessions phase)"
+        );
         std::process::exit(2);
     };
     // The server runs in the project's folder: make a relative path absolute.
@@ -66,21 +68,32 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Err(e) = run(&atmos) {
+    // `rpc-bench ATMOS live`: only the live-sessions phase.
+    let only_live = std::env::args().nth(2).as_deref() == Some("live");
+    if let Err(e) = run(&atmos, only_live) {
         eprintln!("rpc-bench: {e}");
         std::process::exit(1);
     }
 }
 
-fn run(atmos: &str) -> Res<()> {
+fn run(atmos: &str, only_live: bool) -> Res<()> {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let list = bench_list(atmos)?;
-    let delta = bench_delta(atmos)?;
-    let memory = bench_memory(atmos)?;
+    let (list, delta, memory) = match only_live {
+        true => (Vec::new(), Vec::new(), Vec::new()),
+        false => (
+            bench_list(atmos)?,
+            bench_delta(atmos)?,
+            bench_memory(atmos)?,
+        ),
+    };
     let live: Vec<(usize, Vec<Duration>)> = [1, SESSIONS]
         .into_iter()
         .map(|n| bench_live(atmos, n).map(|d| (n, d)))
         .collect::<Res<_>>()?;
+    if only_live {
+        print!("{}", live_section(&live));
+        return Ok(());
+    }
 
     let mut out = String::new();
     out.push_str("## Editor server (atmos ai serve)\n\n");
@@ -158,29 +171,7 @@ fn run(atmos: &str) -> Res<()> {
     for (when, rss, hwm) in &memory {
         out.push_str(&format!("| {when} | {} | {} |\n", mib(*rss), mib(*hwm)));
     }
-
-    out.push_str("\n### Live sessions across processes\n\n");
-    out.push_str(&format!(
-        "From this process committing a message to a followed session (its own SQLite \
-         connection: another process, as the TUI, `atmos ai ask` or a second server is) to \
-         reading the server's `atmos/session/updated` carrying it. {LIVE_COMMITS} commits, each \
-         after a pause of 0–{} ms (so that commits fall anywhere in the server's {} ms poll).\n\n",
-        LIVE_MAX_PAUSE.as_millis(),
-        atmos_ai::watch::POLL_INTERVAL.as_millis()
-    ));
-    out.push_str("| sessions in the database | p50 | p90 | p99 | max |\n|---|---|---|---|---|\n");
-    for (n, d) in &live {
-        let mut d = d.clone();
-        d.sort();
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | {} |\n",
-            thousands(*n),
-            ms(pct(&d, 0.50)),
-            ms(pct(&d, 0.90)),
-            ms(pct(&d, 0.99)),
-            ms(*d.last().unwrap_or(&Duration::ZERO))
-        ));
-    }
+    out.push_str(&live_section(&live));
     print!("{out}");
     Ok(())
 }
@@ -316,6 +307,34 @@ fn bench_delta(atmos: &str) -> Res<Vec<Duration>> {
     }
     s.shutdown()?;
     Ok(added)
+}
+
+/// The markdown of the live-sessions phase.
+fn live_section(live: &[(usize, Vec<Duration>)]) -> String {
+    let mut out = String::new();
+    out.push_str("\n### Live sessions across processes\n\n");
+    out.push_str(&format!(
+        "From this process committing a message to a followed session (its own SQLite \
+         connection: another process, as the TUI, `atmos ai ask` or a second server is) to \
+         reading the server's `atmos/session/updated` carrying it. {LIVE_COMMITS} commits, each \
+         after a pause of 0–{} ms (so that commits fall anywhere in the server's {} ms poll).\n\n",
+        LIVE_MAX_PAUSE.as_millis(),
+        atmos_ai::watch::POLL_INTERVAL.as_millis()
+    ));
+    out.push_str("| sessions in the database | p50 | p90 | p99 | max |\n|---|---|---|---|---|\n");
+    for (n, d) in live {
+        let mut d = d.clone();
+        d.sort();
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            thousands(*n),
+            ms(pct(&d, 0.50)),
+            ms(pct(&d, 0.90)),
+            ms(pct(&d, 0.99)),
+            ms(*d.last().unwrap_or(&Duration::ZERO))
+        ));
+    }
+    out
 }
 
 const LIVE_COMMITS: usize = 100;

@@ -494,22 +494,9 @@ impl Renderer {
 
 /// `text` padded or cut (with `…`) to exactly `width` columns.
 fn fit(text: &str, width: usize) -> String {
-    if text.width() <= width {
-        return format!("{text}{}", " ".repeat(width - text.width()));
-    }
-    let mut out = String::new();
-    let mut w = 0;
-    for c in text.chars() {
-        let cw = c.width().unwrap_or(0);
-        if w + cw + 1 > width {
-            break;
-        }
-        out.push(c);
-        w += cw;
-    }
-    out.push('…');
-    w += 1;
-    format!("{out}{}", " ".repeat(width.saturating_sub(w)))
+    let cut = crate::output::clip(text, width);
+    let pad = width.saturating_sub(cut.width());
+    format!("{cut}{}", " ".repeat(pad))
 }
 
 #[cfg(test)]
