@@ -460,7 +460,47 @@ fn a_backup_taken_during_a_streaming_turn_opens_and_passes_integrity_check() {
         done["result"]["reply"]["content"],
         "one two three four five"
     );
+    // Never over the database itself, whatever the name it is given by;
+    // nothing is touched, and the message says what to do.
+    let db = p.db_path();
+    std::os::unix::fs::symlink(&db, p.root().join("link.db")).unwrap();
+    std::fs::hard_link(&db, p.root().join("hard.db")).unwrap();
+    for name in [
+        "link.db",
+        "hard.db",
+        ".atmos/sessions/sessions.db-wal",
+        ".atmos/sessions/sessions.db",
+    ] {
+        let error = s.error("atmos/backup", json!({"path": name}));
+        assert_eq!(error["code"], -32602, "{name}: {error}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains("the sessions database itself"),
+            "{message}"
+        );
+        let cli = atmos(&p, &["ai", "sessions", "backup", name]);
+        assert!(cli.fails(2).contains("name a new file"), "{}", cli.stderr);
+    }
+    let error = s.error("atmos/backup", json!({"path": "no/such/folder/copy.db"}));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{error}"
+    );
+    let listed = s.call("atmos/session/list", json!({}));
+    assert_eq!(listed["sessions"][0]["messageCount"], 2);
     s.shutdown();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    let kept: i64 = conn
+        .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, 2);
 }
 
 #[test]

@@ -455,7 +455,57 @@ impl Sessions {
 
     /// A consistent copy of the whole database at `dest` (SQLite's online
     /// backup: safe while servers and turns run); its size in bytes.
+    /// `dest` must not be the database itself (or its WAL or shared-memory
+    /// file): a backup there would replace what it copies.
     pub fn backup(&self, dest: &std::path::Path) -> Result<u64> {
+        let folder = match dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(p) => p.to_path_buf(),
+            None => PathBuf::from("."),
+        };
+        let Ok(folder) = folder.canonicalize() else {
+            return Err(Error::invalid_param(
+                "path",
+                format!(
+                    "cannot write the backup to {}: the folder {} does not exist (create it, or name another file)",
+                    dest.display(),
+                    folder.display()
+                ),
+            ));
+        };
+        // Through a symbolic link, the file it names.
+        let target = dest
+            .canonicalize()
+            .unwrap_or_else(|_| folder.join(dest.file_name().unwrap_or_default()));
+        let db = self.project.database_path();
+        let db = db.canonicalize().unwrap_or(db);
+        let same_file = match (std::fs::metadata(dest), std::fs::metadata(&db)) {
+            (Ok(a), Ok(b)) => {
+                use std::os::unix::fs::MetadataExt;
+                a.dev() == b.dev() && a.ino() == b.ino()
+            }
+            _ => false,
+        };
+        let own = same_file
+            || ["", "-wal", "-shm", "-journal"].iter().any(|suffix| {
+                let mut name = db.clone().into_os_string();
+                name.push(suffix);
+                PathBuf::from(name) == target
+            });
+        if own || dest.is_dir() {
+            return Err(Error::invalid_param(
+                "path",
+                format!(
+                    "{} is {}: name a new file for the backup (for example {})",
+                    dest.display(),
+                    if own {
+                        "the sessions database itself"
+                    } else {
+                        "a folder"
+                    },
+                    self.default_backup_path().display()
+                ),
+            ));
+        }
         Ok(self.store().backup_to(dest)?)
     }
 

@@ -143,6 +143,20 @@ impl Store {
             path: dest.to_path_buf(),
             source,
         };
+        // Never over the database itself (another name for the same file):
+        // removing it would lose what is being copied.
+        let same = |a: &std::fs::Metadata, b: &std::fs::Metadata| {
+            use std::os::unix::fs::MetadataExt;
+            a.dev() == b.dev() && a.ino() == b.ino()
+        };
+        if let (Ok(d), Ok(db)) = (std::fs::metadata(dest), std::fs::metadata(&self.path))
+            && same(&d, &db)
+        {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "it is the sessions database itself; name a new file for the backup",
+            )));
+        }
         // Created private first: the copy holds every conversation.
         let _ = std::fs::remove_file(dest);
         std::fs::OpenOptions::new()
