@@ -489,7 +489,7 @@ impl Sessions {
             || ["", "-wal", "-shm", "-journal"].iter().any(|suffix| {
                 let mut name = db.clone().into_os_string();
                 name.push(suffix);
-                PathBuf::from(name) == target
+                name == target.as_os_str()
             });
         if own || dest.is_dir() {
             return Err(Error::invalid_param(
