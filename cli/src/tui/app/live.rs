@@ -71,7 +71,11 @@ impl App {
     /// The session list changed elsewhere: an open picker lists again.
     pub(super) fn relist(&mut self) -> Vec<Effect> {
         match &self.overlay {
-            Overlay::Picker(p) if p.renaming.is_none() && p.search.is_none() => {
+            // Not while a rename, a search or a delete's confirmation is
+            // open: the row they act on must not move under them.
+            Overlay::Picker(p)
+                if p.renaming.is_none() && p.search.is_none() && !p.confirm_delete =>
+            {
                 vec![Effect::ListSessions]
             }
             _ => vec![],

@@ -217,6 +217,31 @@ fn cases() -> Vec<Case> {
             then: |a| a.transcript.iter().any(|e| e.id == Some(5) && e.pinned),
         },
         Case {
+            name: "a list changed elsewhere lists an open picker again",
+            sessions_enabled: true,
+            setup: |a| {
+                in_session(a);
+                a.handle(ctrl('l'));
+                a.handle(Event::Listed(vec![session("s1", "vpc")]));
+            },
+            events: vec![Event::ListChanged],
+            effects: vec![Effect::ListSessions],
+            then: |a| matches!(a.overlay, Overlay::Picker(_)),
+        },
+        Case {
+            name: "…but not while a delete waits for its confirmation",
+            sessions_enabled: true,
+            setup: |a| {
+                in_session(a);
+                a.handle(ctrl('l'));
+                a.handle(Event::Listed(vec![session("s1", "vpc")]));
+                a.handle(key(KeyCode::Char('d')));
+            },
+            events: vec![Event::ListChanged],
+            effects: vec![],
+            then: |a| matches!(&a.overlay, Overlay::Picker(p) if p.confirm_delete),
+        },
+        Case {
             name: "/unpin 5 and /title set go to the driver",
             sessions_enabled: true,
             setup: in_session,
