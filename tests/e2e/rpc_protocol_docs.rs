@@ -153,7 +153,7 @@ fn script(root: &str) -> Vec<(&'static str, &'static str, Value)> {
         (
             "backup",
             "atmos/backup",
-            json!({"path": "backups/sessions-before-upgrade.db"}),
+            json!({"path": "sessions-before-upgrade.db"}),
         ),
         (
             "error-not-found",
