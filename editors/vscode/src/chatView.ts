@@ -542,7 +542,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       return; // its transcript did not load: `after` would be wrong
     }
     try {
-      const result = await this.follower.follow(client.api, session.id, newestMessageId(this.messages), again);
+      // "0" when none is shown: every message stored meanwhile comes at once.
+      const after = newestMessageId(this.messages) ?? "0";
+      const result = await this.follower.follow(client.api, session.id, after, again);
       if (result && this.client === client && this.session?.id === session.id) {
         this.replyingElsewhere = result.replyingElsewhere;
         this.session = { ...this.session, ...result.session };

@@ -51,7 +51,8 @@ function M.subscribe(c)
   end
   c.live = "pending"
   local gen = c.gen
-  local params = { id = c.session.id, after = transcript.newest_id(c.messages) }
+  -- "0" when none is shown: every message stored meanwhile comes at once.
+  local params = { id = c.session.id, after = transcript.newest_id(c.messages) or "0" }
   client.session_subscribe(c.root, params, function(err, res)
     if err then
       if c.live == "pending" then
