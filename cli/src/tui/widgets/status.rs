@@ -17,15 +17,19 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         spans = parts(app, true);
     }
     let hint = "F1 help ";
-    // The session's title beside its name, when the bar has room for it.
+    // The session's title beside its name, cut to the room the bar has
+    // (left out when that is too little to read).
     if let Some(title) = app.session.as_ref().and_then(|s| s.title.as_deref()) {
-        let title = Span::styled(
-            format!(" {title}"),
-            Style::new().fg(Color::Gray).add_modifier(Modifier::ITALIC),
-        );
         let used: usize = spans.iter().map(Span::width).sum();
-        if used + title.width() + hint.len() < width {
-            spans.insert(1, title);
+        let room = width.saturating_sub(used + hint.len() + 4);
+        if room >= 12 {
+            spans.insert(
+                1,
+                Span::styled(
+                    format!(" {}", crate::output::clip(title, room)),
+                    Style::new().fg(Color::Gray).add_modifier(Modifier::ITALIC),
+                ),
+            );
         }
     }
     let used: usize = spans.iter().map(Span::width).sum();
