@@ -374,6 +374,13 @@ fn titles_come_from_the_first_exchange_and_never_replace_a_name_or_the_users_tit
     atmos(&p, &["ai", "sessions", "title", "network", "Prod network"]).ok();
     ask(&p, "network", "Peering?").ok();
     assert_eq!(title(&p, "network"), "Prod network");
+    // A fork keeps the title of the history it copies.
+    atmos(
+        &p,
+        &["ai", "sessions", "fork", "network", "--name", "net-fork"],
+    )
+    .ok();
+    assert_eq!(title(&p, "net-fork"), "Prod network");
     assert_eq!(
         atmos(&p, &["ai", "sessions", "title", "network"]).ok(),
         "Prod network\n"

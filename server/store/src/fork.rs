@@ -179,7 +179,7 @@ impl Store {
         tx.execute(
             "UPDATE sessions SET message_count = ?1, archived_count = ?2, summary_count = ?3, \
              forked_from = ?4, forked_at = ?5, updated_at = ?6, input_tokens = ?8, \
-             output_tokens = ?9 WHERE id = ?7",
+             output_tokens = ?9, title = ?10 WHERE id = ?7",
             params![
                 count,
                 archived,
@@ -189,7 +189,8 @@ impl Store {
                 now_millis(),
                 session.id,
                 input,
-                output
+                output,
+                from.title
             ],
         )
         .map_err(map)?;
