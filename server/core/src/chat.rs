@@ -360,7 +360,11 @@ impl Sessions {
             .as_ref()
             .map(|m| m.content.as_str())
             .unwrap_or_default();
-        let titled = self.title_first_exchange(&session.id, question)?;
+        // A session known to have a title needs no look (most turns).
+        let titled = match session.title {
+            Some(_) => None,
+            None => self.title_first_exchange(&session.id, question)?,
+        };
         let session = self.get(&SessionKey::Id(session.id.clone()))?;
         Ok(FinishedTurn {
             session: Some(session),

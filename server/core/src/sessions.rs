@@ -462,7 +462,7 @@ impl Sessions {
             Some(p) => p.to_path_buf(),
             None => PathBuf::from("."),
         };
-        let Ok(folder) = folder.canonicalize() else {
+        if !folder.is_dir() {
             return Err(Error::invalid_param(
                 "path",
                 format!(
@@ -471,26 +471,8 @@ impl Sessions {
                     folder.display()
                 ),
             ));
-        };
-        // Through a symbolic link, the file it names.
-        let target = dest
-            .canonicalize()
-            .unwrap_or_else(|_| folder.join(dest.file_name().unwrap_or_default()));
-        let db = self.project.database_path();
-        let db = db.canonicalize().unwrap_or(db);
-        let same_file = match (std::fs::metadata(dest), std::fs::metadata(&db)) {
-            (Ok(a), Ok(b)) => {
-                use std::os::unix::fs::MetadataExt;
-                a.dev() == b.dev() && a.ino() == b.ino()
-            }
-            _ => false,
-        };
-        let own = same_file
-            || ["", "-wal", "-shm", "-journal"].iter().any(|suffix| {
-                let mut name = db.clone().into_os_string();
-                name.push(suffix);
-                name == target.as_os_str()
-            });
+        }
+        let own = self.store().is_own_file(dest);
         if own || dest.is_dir() {
             return Err(Error::invalid_param(
                 "path",

@@ -64,12 +64,6 @@ pub struct Seen {
     pub followed: Vec<FollowUpdate>,
 }
 
-impl Seen {
-    pub fn is_empty(&self) -> bool {
-        self.sessions.is_empty() && self.followed.is_empty()
-    }
-}
-
 #[derive(Debug)]
 struct Follow {
     /// The newest message id the follower has.
@@ -92,11 +86,6 @@ pub struct Watch {
 impl Watch {
     pub fn new() -> Watch {
         Watch::default()
-    }
-
-    /// The sessions followed (ids).
-    pub fn followed(&self) -> impl Iterator<Item = &str> {
-        self.follows.keys().map(String::as_str)
     }
 
     /// One poll: what other processes changed since the last one. The first

@@ -137,7 +137,6 @@ impl Backend {
             .map(|id| proto::message_id("after", id))
             .transpose()?;
         let engine = self.workspace.engine().await?;
-        self.live.start(self.client.clone(), self.workspace.clone());
         let (session, replying) = self
             .live
             .follow(&self.client, &engine, key, after)

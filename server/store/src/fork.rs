@@ -2,29 +2,12 @@
 //! message, in one transaction.
 
 use crate::error::{Result, SessionKey, StoreError};
+use crate::messages::{Extra, MESSAGE_COLUMNS, insert_message, message_from_row};
 use crate::sessions::{evict, find_in, insert_session};
-use crate::types::{NewSession, Session};
+use crate::types::{Message, NewMessage, NewSession, Session};
 use crate::{Store, now_millis};
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
-
-/// One stored row of the origin, as copied.
-struct Row {
-    id: i64,
-    role: String,
-    content: String,
-    created_at: i64,
-    archived: bool,
-    interrupted: bool,
-    is_summary: bool,
-    range: Option<(i64, i64)>,
-    input_tokens: Option<i64>,
-    output_tokens: Option<i64>,
-    estimated: bool,
-    tokens_before: Option<i64>,
-    tokens_after: Option<i64>,
-    pinned: bool,
-}
 
 impl Store {
     /// Copies `origin`'s messages up to and including message `at` (its
@@ -74,50 +57,28 @@ impl Store {
                 )
                 .map_err(map)?,
         };
-        let rows: Vec<Row> = {
-            let mut stmt = tx
-                .prepare(
-                    "SELECT id, role, content, created_at, archived, interrupted, is_summary, \
-                     summary_from, summary_to, input_tokens, output_tokens, tokens_estimated, \
-                     tokens_before, tokens_after, pinned FROM messages \
-                     WHERE session_id = ?1 AND id <= ?2 ORDER BY id",
-                )
-                .map_err(map)?;
-            stmt.query_map(params![from.id, at], |r| {
-                let from: Option<i64> = r.get(7)?;
-                let to: Option<i64> = r.get(8)?;
-                Ok(Row {
-                    id: r.get(0)?,
-                    role: r.get(1)?,
-                    content: r.get(2)?,
-                    created_at: r.get(3)?,
-                    archived: r.get(4)?,
-                    interrupted: r.get(5)?,
-                    is_summary: r.get(6)?,
-                    range: from.zip(to),
-                    input_tokens: r.get(9)?,
-                    output_tokens: r.get(10)?,
-                    estimated: r.get(11)?,
-                    tokens_before: r.get(12)?,
-                    tokens_after: r.get(13)?,
-                    pinned: r.get(14)?,
-                })
+        let rows: Vec<Message> = tx
+            .prepare(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = ?1 AND id <= ?2 \
+                 ORDER BY id"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_map(params![from.id, at], message_from_row)?
+                    .collect()
             })
-            .and_then(|rows| rows.collect())
-            .map_err(map)?
-        };
+            .map_err(map)?;
         let session = insert_session(&tx, new).map_err(map)?;
         // What stays archived: what a copied summary stands for (a summary
         // folded into a later copied one included).
         let summaries: Vec<(i64, (i64, i64))> = rows
             .iter()
             .filter(|r| r.is_summary)
-            .filter_map(|r| r.range.map(|range| (r.id, range)))
+            .filter_map(|r| r.summary_range.map(|range| (r.id, range)))
             .collect();
-        let covered = |row: &Row| {
+        let covered = |row: &Message| {
             summaries.iter().any(|&(sid, (a, b))| {
                 sid > row.id
-                    && match row.range {
+                    && match row.summary_range {
                         Some((ra, rb)) if row.is_summary => a <= ra && rb <= b,
                         _ => a <= row.id && row.id <= b,
                     }
@@ -127,32 +88,28 @@ impl Store {
         let (mut count, mut archived, mut summary_count) = (0i64, 0i64, 0i64);
         let (mut input, mut output) = (0i64, 0i64);
         for row in &rows {
-            input += row.input_tokens.unwrap_or(0);
-            output += row.output_tokens.unwrap_or(0);
+            let usage = row.usage.unwrap_or_default();
+            input += usage.input as i64;
+            output += usage.output as i64;
             let keep_archived = row.archived && covered(row);
-            tx.execute(
-                "INSERT INTO messages (session_id, role, content, created_at, archived, \
-                 interrupted, is_summary, input_tokens, output_tokens, tokens_estimated, \
-                 tokens_before, tokens_after, pinned) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                params![
-                    session.id,
-                    row.role,
-                    row.content,
-                    row.created_at,
-                    keep_archived,
-                    row.interrupted,
-                    row.is_summary,
-                    row.input_tokens,
-                    row.output_tokens,
-                    row.estimated,
-                    row.tokens_before,
-                    row.tokens_after,
-                    row.pinned && !keep_archived
-                ],
-            )
-            .map_err(map)?;
-            let id = tx.last_insert_rowid();
+            let copy = NewMessage {
+                role: row.role,
+                content: row.content.clone(),
+                interrupted: row.interrupted,
+                usage: row.usage,
+                context: Vec::new(),
+                created_at: Some(row.created_at),
+            };
+            let extra = Extra {
+                archived: keep_archived,
+                pinned: row.pinned && !keep_archived,
+                is_summary: row.is_summary,
+                // Pointing at the copies: set once all are written.
+                range: None,
+                tokens_before: row.tokens_before,
+                tokens_after: row.tokens_after,
+            };
+            let id = insert_message(&tx, &session.id, &copy, &extra).map_err(map)?;
             ids.insert(row.id, id);
             tx.execute(
                 "INSERT INTO context_refs (session_id, message_id, kind, uri, range, text) \
@@ -168,7 +125,7 @@ impl Store {
             }
         }
         for row in rows.iter().filter(|r| r.is_summary) {
-            if let Some((a, b)) = row.range {
+            if let Some((a, b)) = row.summary_range {
                 tx.execute(
                     "UPDATE messages SET summary_from = ?1, summary_to = ?2 WHERE id = ?3",
                     params![ids.get(&a), ids.get(&b), ids[&row.id]],

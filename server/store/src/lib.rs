@@ -133,6 +133,38 @@ impl Store {
         schema::version(&self.conn).map_err(|e| self.err(e))
     }
 
+    /// Whether `path` is this database's file, or its WAL, shared-memory or
+    /// journal file, by whatever name (a symbolic or a hard link included).
+    pub fn is_own_file(&self, path: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(a), Ok(b)) = (std::fs::metadata(path), std::fs::metadata(&self.path))
+            && a.dev() == b.dev()
+            && a.ino() == b.ino()
+        {
+            return true;
+        }
+        // Not there yet (or not the same inode): compare where it would be.
+        let folder = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(p) => p.to_path_buf(),
+            None => PathBuf::from("."),
+        };
+        let target = path
+            .canonicalize()
+            .ok()
+            .or_else(|| Some(folder.canonicalize().ok()?.join(path.file_name()?)));
+        let db = self
+            .path
+            .canonicalize()
+            .unwrap_or_else(|_| self.path.clone());
+        target.is_some_and(|target| {
+            ["", "-wal", "-shm", "-journal"].iter().any(|suffix| {
+                let mut name = db.clone().into_os_string();
+                name.push(suffix);
+                name == target.as_os_str()
+            })
+        })
+    }
+
     /// Copies the database to `dest` with SQLite's online backup API: a
     /// consistent copy while other processes read and write (it restarts
     /// when they commit meanwhile), the WAL's content included. `dest` is
@@ -143,15 +175,9 @@ impl Store {
             path: dest.to_path_buf(),
             source,
         };
-        // Never over the database itself (another name for the same file):
-        // removing it would lose what is being copied.
-        let same = |a: &std::fs::Metadata, b: &std::fs::Metadata| {
-            use std::os::unix::fs::MetadataExt;
-            a.dev() == b.dev() && a.ino() == b.ino()
-        };
-        if let (Ok(d), Ok(db)) = (std::fs::metadata(dest), std::fs::metadata(&self.path))
-            && same(&d, &db)
-        {
+        // Never over the database itself: removing it would lose what is
+        // being copied.
+        if self.is_own_file(dest) {
             return Err(io(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 "it is the sessions database itself; name a new file for the backup",

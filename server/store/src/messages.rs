@@ -12,11 +12,11 @@ use crate::{Store, from_millis, now_millis, to_millis};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use std::collections::HashMap;
 
-const MESSAGE_COLUMNS: &str = "id, session_id, role, content, created_at, archived, interrupted, \
+pub(crate) const MESSAGE_COLUMNS: &str = "id, session_id, role, content, created_at, archived, interrupted, \
      is_summary, summary_from, summary_to, input_tokens, output_tokens, tokens_estimated, \
      tokens_before, tokens_after, pinned";
 
-fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+pub(crate) fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
     let role: String = r.get(2)?;
     let from: Option<i64> = r.get(8)?;
     let to: Option<i64> = r.get(9)?;
@@ -47,13 +47,14 @@ fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
     })
 }
 
-struct Extra {
-    archived: bool,
-    pinned: bool,
-    is_summary: bool,
-    range: Option<(i64, i64)>,
-    tokens_before: Option<u64>,
-    tokens_after: Option<u64>,
+/// What a row has beyond its [`NewMessage`].
+pub(crate) struct Extra {
+    pub(crate) archived: bool,
+    pub(crate) pinned: bool,
+    pub(crate) is_summary: bool,
+    pub(crate) range: Option<(i64, i64)>,
+    pub(crate) tokens_before: Option<u64>,
+    pub(crate) tokens_after: Option<u64>,
 }
 
 const PLAIN: Extra = Extra {
@@ -65,7 +66,7 @@ const PLAIN: Extra = Extra {
     tokens_after: None,
 };
 
-fn insert_message(
+pub(crate) fn insert_message(
     tx: &Transaction<'_>,
     session_id: &str,
     m: &NewMessage,
